@@ -1,0 +1,144 @@
+# blockcopy: copy the disk of a running QEMU VM over QMP.
+#
+# Works without configure: configure only writes config.mk.
+#   make                 build libblockcopy and blockcopy
+#   make check           unit tests, then the tests against a real QEMU
+#   make demo            copy the disk of a throwaway VM live
+#   make install         honours DESTDIR, PREFIX, BINDIR, LIBDIR, MANDIR
+#   V=1                  show the commands
+#   SANITIZE=1           build with ASan and UBSan
+#   DEVELOPER=0          do not turn warnings into errors
+
+-include config.mk
+
+VERSION = 0.1.0
+SOVERSION = 0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+INSTALL ?= install
+AR ?= ar
+
+# A git checkout is a development build: warnings are errors there.
+DEVELOPER ?= $(if $(wildcard .git),1,0)
+
+CFLAGS ?= -g -O2
+BC_CFLAGS = -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -Wno-format-nonliteral \
+	-fvisibility=hidden -fPIC -D_GNU_SOURCE -Ilib
+ifeq ($(DEVELOPER),1)
+BC_CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+BC_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+BC_LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_PKGS = libxml-2.0 json-c
+CLI_PKGS = libedit
+TEST_PKGS = check
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pkg_libs = $(shell $(PKG_CONFIG) --libs $(1))
+
+LIB_SRCS = $(sort $(wildcard lib/*.c))
+CLI_SRCS = $(sort $(wildcard cli/*.c))
+UNIT_SRCS = $(sort $(wildcard tests/unit/*.c))
+LIB_OBJS = $(LIB_SRCS:.c=.o)
+CLI_OBJS = $(CLI_SRCS:.c=.o)
+UNIT_OBJS = $(UNIT_SRCS:.c=.o)
+
+STATIC_LIB = lib/libblockcopy.a
+SHARED_LIB = lib/libblockcopy.so.$(VERSION)
+SONAME = libblockcopy.so.$(SOVERSION)
+PROGRAM = blockcopy
+UNIT_TESTS = tests/unit/run-unit
+
+ifneq ($(V),1)
+Q = @
+QUIET_CC = @echo '   CC      '$@;
+QUIET_LINK = @echo '   LINK    '$@;
+QUIET_AR = @echo '   AR      '$@;
+QUIET_GEN = @echo '   GEN     '$@;
+endif
+
+all: $(PROGRAM) $(SHARED_LIB) lib/libblockcopy.pc
+
+lib/%.o: lib/%.c lib/*.h
+	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,$(LIB_PKGS)) -c -o $@ $<
+
+cli/%.o: cli/%.c cli/*.h lib/blockcopy.h
+	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,$(CLI_PKGS) json-c) -c -o $@ $<
+
+tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h
+	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,$(LIB_PKGS) $(TEST_PKGS)) -c -o $@ $<
+
+$(STATIC_LIB): $(LIB_OBJS)
+	$(QUIET_AR)rm -f $@ && $(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS) lib/libblockcopy.syms
+	$(QUIET_LINK)$(CC) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=lib/libblockcopy.syms -Wl,--no-undefined \
+		$(BC_LDFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJS) $(call pkg_libs,$(LIB_PKGS))
+
+# The tool is linked with the static library; tests/check-api verifies
+# that it calls nothing but the public API.
+$(PROGRAM): $(CLI_OBJS) $(STATIC_LIB)
+	$(QUIET_LINK)$(CC) $(BC_LDFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) \
+		$(call pkg_libs,$(CLI_PKGS) $(LIB_PKGS))
+
+$(UNIT_TESTS): $(UNIT_OBJS) $(STATIC_LIB)
+	$(QUIET_LINK)$(CC) $(BC_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(STATIC_LIB) \
+		$(call pkg_libs,$(TEST_PKGS) $(LIB_PKGS))
+
+# Always regenerated: it depends on PREFIX and LIBDIR, not on files.
+lib/libblockcopy.pc: lib/libblockcopy.pc.in FORCE
+	$(QUIET_GEN)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+check: all $(UNIT_TESTS)
+	$(Q)tests/check-api
+	$(Q)$(UNIT_TESTS)
+	$(Q)tests/run-tests
+
+check-unit: $(UNIT_TESTS)
+	$(Q)$(UNIT_TESTS)
+
+demo: $(PROGRAM)
+	$(Q)scripts/demo
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 755 $(PROGRAM) $(DESTDIR)$(BINDIR)/$(PROGRAM)
+	$(INSTALL) -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libblockcopy.so.$(VERSION)
+	ln -sf libblockcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libblockcopy.so
+	$(INSTALL) -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libblockcopy.a
+	$(INSTALL) -m 644 lib/blockcopy.h $(DESTDIR)$(INCLUDEDIR)/blockcopy.h
+	$(INSTALL) -m 644 lib/libblockcopy.pc $(DESTDIR)$(PKGCONFIGDIR)/libblockcopy.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(PROGRAM) \
+		$(DESTDIR)$(LIBDIR)/libblockcopy.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libblockcopy.so \
+		$(DESTDIR)$(LIBDIR)/libblockcopy.a $(DESTDIR)$(INCLUDEDIR)/blockcopy.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/libblockcopy.pc
+
+clean:
+	rm -f $(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(STATIC_LIB) lib/libblockcopy.so* \
+		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS)
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure autom4te.cache
+
+FORCE:
+
+.PHONY: FORCE all check check-unit demo install uninstall clean distclean

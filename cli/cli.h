@@ -1,0 +1,167 @@
+/*
+ * The blockcopy tool: commands as data, one parser for the command line
+ * and the shell, one context for all state.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "blockcopy.h"
+
+/* Exit statuses, as documented in blockcopy(1). */
+enum {
+    CLI_OK = 0,
+    CLI_FAILED = 1,     /* the operation failed or was aborted */
+    CLI_USAGE = 2,      /* bad usage or input; nothing was changed */
+};
+
+typedef enum {
+    CLI_OPT_BOOL,
+    CLI_OPT_STRING,
+    CLI_OPT_INT,        /* a whole number > 0 */
+    CLI_OPT_SIZE,       /* a scaled integer: 64M, 1GiB */
+} cli_opt_type;
+
+enum {
+    CLI_OPT_REQUIRED = 1 << 0,
+    CLI_OPT_POSITIONAL = 1 << 1,  /* may also be given without its name */
+    CLI_OPT_DOMAIN = 1 << 2,      /* the shell fills it from 'connect' */
+};
+
+typedef enum {
+    CLI_COMPLETE_NONE,
+    CLI_COMPLETE_COMMAND,
+    CLI_COMPLETE_DOMAIN,
+    CLI_COMPLETE_DISK,
+    CLI_COMPLETE_FILE,
+    CLI_COMPLETE_FORMAT,
+} cli_completer;
+
+typedef struct cli_opt {
+    const char *name;           /* "bandwidth", used as --bandwidth */
+    cli_opt_type type;
+    unsigned int flags;
+    const char *arg;            /* placeholder in help: "SIZE" */
+    const char *help;
+    cli_completer complete;
+    const char *alias_of;       /* another name for that option */
+} cli_opt;
+
+#define CLI_MAX_OPTS 40
+
+typedef struct cli_ctx cli_ctx;
+typedef struct cli_args cli_args;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *group;          /* heading in help and the man page */
+    const char *summary;        /* one line */
+    const char *description;
+    int (*run)(cli_ctx *ctx, const cli_args *args);
+    const cli_opt *opts;        /* ends with name NULL */
+    bool shell_only;            /* 'connect', 'quit', ... */
+} cli_cmd;
+
+struct cli_args {
+    const cli_cmd *cmd;
+    const char *value[CLI_MAX_OPTS];
+    bool set[CLI_MAX_OPTS];
+    bool domain_from_context;
+};
+
+struct cli_ctx {
+    const char *progname;
+    /* Global options. */
+    const char *socket;
+    bool json;
+    bool quiet;
+    bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS */
+    /* The shell. */
+    bool shell;
+    char *domain;               /* set by 'connect' */
+    bc_conn *conn;              /* kept open for 'domain' in the shell */
+    /* Signals arrive as bytes on this pipe, which waits also watch. */
+    int sigpipe[2];
+};
+
+/* The command table. */
+extern const cli_cmd cli_commands[];
+const cli_cmd *cli_find_command(const char *name);
+
+/* parse.c */
+/*
+ * Match 'argv' against cmd's options.  Global options found among them
+ * update 'ctx'.  Prints the problem and returns -1 on a usage error.
+ */
+int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                   char *const argv[], cli_args *args);
+/* Split a shell line into words with sh-like quoting.  Returns the number
+ * of words (argv is NULL-terminated, free with cli_free_words()), or -1
+ * with *errmsg set on unbalanced quotes. */
+int cli_split_words(const char *line, char ***argv, const char **errmsg);
+void cli_free_words(char **argv);
+
+const char *cli_arg(const cli_args *args, const char *name);
+bool cli_flag(const cli_args *args, const char *name);
+bool cli_has(const cli_args *args, const char *name);
+/* Parse a SIZE option; 0 when absent, 1 when set, -1 (printed) when bad. */
+int cli_arg_size(const cli_args *args, const char *name,
+                 unsigned long long max, unsigned long long *value);
+/* Parse an INT option (whole number > 0); as cli_arg_size(). */
+int cli_arg_int(const cli_args *args, const char *name, int *value);
+
+/* output.c */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Report a library error: message on stderr, a JSON document on stdout
+ * with --json.  Returns the exit status it calls for. */
+int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err);
+/* Print a JSON text followed by a newline on stdout. */
+void cli_print_json(const char *json);
+/* The library's warnings go to stderr. */
+void cli_warning_cb(const char *msg, void *opaque);
+
+/* Open ctx's connection for 'domain' (from -s if given).  Prints. */
+bc_conn *cli_connect(cli_ctx *ctx, const char *domain, int *status);
+/* Close a connection unless the shell keeps it. */
+void cli_disconnect(cli_ctx *ctx, bc_conn *conn);
+
+/* The domain the command works on: --domain, -s, or 'connect'. */
+const char *cli_domain(cli_ctx *ctx, const cli_args *args);
+
+/* help.c */
+void cli_print_usage(FILE *f, const cli_cmd *cmd);
+void cli_print_command_list(FILE *f, bool shell);
+
+/* Install and remove the handlers that turn SIGINT, SIGTERM and SIGHUP
+ * into bytes on ctx->sigpipe. */
+void cli_signals_catch(cli_ctx *ctx);
+void cli_signals_default(void);
+/* Which signal arrived (0 for none); empties the pipe. */
+int cli_signals_take(cli_ctx *ctx);
+
+/* Commands. */
+int cli_cmd_copy(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_job(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_jobs(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_disks(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_list(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_qmp(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_help(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_version(cli_ctx *ctx, const cli_args *args);
+
+/* Waiting for a job with progress and results, shared by copy and job. */
+typedef enum {
+    CLI_AFTER_READY_STAY,       /* report the mirroring phase and return */
+    CLI_AFTER_READY_PIVOT,
+    CLI_AFTER_READY_FINISH,
+} cli_after_ready;
+
+int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
+                 cli_after_ready after, bool verbose, int timeout_s,
+                 bool async_abort);
+
+#endif /* CLI_H */

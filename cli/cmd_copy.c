@@ -1,0 +1,251 @@
+/*
+ * The copy command: virsh blockcopy's options, rules and messages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+/* What virsh reads with --xml, and what the library accepts. */
+#define XML_MAX (1024 * 1024)
+
+static bool exclusive(const cli_args *args, const char *a, const char *b)
+{
+    if (cli_has(args, a) && cli_has(args, b)) {
+        cli_error("Options --%s and --%s are mutually exclusive", a, b);
+        return false;
+    }
+    return true;
+}
+
+/* Read the --xml file, refusing more than XML_MAX bytes. */
+static char *read_xml(const char *path)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        cli_error("cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!(buf = malloc(XML_MAX + 2)))
+        goto oom;
+    while ((n = read(fd, buf + len, XML_MAX + 1 - len)) > 0) {
+        len += (size_t)n;
+        if (len > XML_MAX) {
+            cli_error("'%s' is larger than %d KiB: not a destination XML",
+                      path, XML_MAX / 1024);
+            goto error;
+        }
+    }
+    if (n < 0) {
+        cli_error("cannot read '%s': %s", path, strerror(errno));
+        goto error;
+    }
+    if (memchr(buf, '\0', len)) {
+        cli_error("'%s' contains NUL bytes: not a destination XML", path);
+        goto error;
+    }
+    buf[len] = '\0';
+    close(fd);
+    return buf;
+
+ oom:
+    cli_error("out of memory");
+ error:
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+static void print_dry_run(const char *json, void *opaque)
+{
+    cli_print_json(json);
+}
+
+struct copy_opts {
+    unsigned int flags;
+    bc_typed_param *params;
+    int nparams;
+    int maxparams;
+    bool wait;
+    cli_after_ready after;
+    int timeout;
+};
+
+/* Check the options against each other and build the typed params. */
+static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
+{
+    unsigned long long v;
+    bc_error err;
+    int rc;
+
+    if (!exclusive(args, "dest", "xml") || !exclusive(args, "format", "xml") ||
+        !exclusive(args, "raw", "xml") || !exclusive(args, "raw", "format") ||
+        !exclusive(args, "blockdev", "xml") ||
+        !exclusive(args, "pivot", "finish") ||
+        !exclusive(args, "print-xml", "dry-run"))
+        return -1;
+    if (!cli_has(args, "dest") && !cli_has(args, "xml")) {
+        cli_error("need either --dest or --xml");
+        return -1;
+    }
+
+    o->wait = cli_flag(args, "wait") || cli_flag(args, "pivot") ||
+              cli_flag(args, "finish") || cli_has(args, "timeout");
+    o->after = cli_flag(args, "pivot") ? CLI_AFTER_READY_PIVOT
+               : cli_flag(args, "finish") ? CLI_AFTER_READY_FINISH
+               : CLI_AFTER_READY_STAY;
+    if (!o->wait && cli_flag(args, "verbose")) {
+        cli_error("--verbose requires at least one of --timeout, --wait, "
+                  "--pivot, or --finish");
+        return -1;
+    }
+    if (!o->wait && cli_flag(args, "async")) {
+        cli_error("--async requires at least one of --timeout, --wait, "
+                  "--pivot, or --finish");
+        return -1;
+    }
+    if (cli_arg_int(args, "timeout", &o->timeout) < 0)
+        return -1;
+
+    if (cli_flag(args, "shallow"))
+        o->flags |= BC_BLOCK_COPY_SHALLOW;
+    if (cli_flag(args, "reuse-external"))
+        o->flags |= BC_BLOCK_COPY_REUSE_EXT;
+    if (cli_flag(args, "transient-job"))
+        o->flags |= BC_BLOCK_COPY_TRANSIENT_JOB;
+    if (cli_flag(args, "synchronous-writes"))
+        o->flags |= BC_BLOCK_COPY_SYNCHRONOUS_WRITES;
+    if (cli_flag(args, "dest-is-zero"))
+        o->flags |= BC_BLOCK_COPY_TARGET_ZEROED;
+
+    bc_error_init(&err);
+    if ((rc = cli_arg_size(args, "bandwidth", ULLONG_MAX, &v)) < 0)
+        return -1;
+    if (rc == 1) {
+        const char *s = cli_arg(args, "bandwidth");
+
+        if (v > 0 && v < 1024 * 1024 && s[strspn(s, "0123456789")] == '\0' &&
+            !ctx->quiet)
+            cli_warn("--bandwidth %s is %llu bytes/s; for %s MiB/s as virsh "
+                     "reads a plain number, write %sM", s, v, s, s);
+        if (bc_typed_params_add_ullong(&o->params, &o->nparams, &o->maxparams,
+                                       BC_BLOCK_COPY_BANDWIDTH, v, &err) < 0)
+            goto error;
+    }
+    if ((rc = cli_arg_size(args, "granularity", UINT_MAX, &v)) < 0)
+        return -1;
+    if (rc == 1 && bc_typed_params_add_uint(&o->params, &o->nparams,
+                                            &o->maxparams,
+                                            BC_BLOCK_COPY_GRANULARITY,
+                                            (unsigned int)v, &err) < 0)
+        goto error;
+    if ((rc = cli_arg_size(args, "buf-size", ULLONG_MAX, &v)) < 0)
+        return -1;
+    if (rc == 1 && bc_typed_params_add_ullong(&o->params, &o->nparams,
+                                              &o->maxparams,
+                                              BC_BLOCK_COPY_BUF_SIZE, v,
+                                              &err) < 0)
+        goto error;
+    return 0;
+
+ error:
+    cli_report(ctx, NULL, &err);
+    return -1;
+}
+
+static void print_started(cli_ctx *ctx, const char *disk)
+{
+    if (ctx->json) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "type", json_object_new_string("result"));
+        json_object_object_add(o, "disk", json_object_new_string(disk));
+        json_object_object_add(o, "status", json_object_new_string("started"));
+        json_object_object_add(o, "exit", json_object_new_int(CLI_OK));
+        cli_print_json(json_object_to_json_string_ext(o,
+                                                      JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    } else if (!ctx->quiet) {
+        printf("Block Copy started\n");
+    }
+}
+
+int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
+{
+    const char *disk = cli_arg(args, "disk");
+    const char *format = cli_flag(args, "raw") ? "raw" : cli_arg(args, "format");
+    struct copy_opts o;
+    char *xml = NULL, *canon = NULL;
+    bc_conn *conn = NULL;
+    bc_error err;
+    int status = CLI_USAGE;
+
+    memset(&o, 0, sizeof(o));
+    bc_error_init(&err);
+    if (collect(ctx, args, &o) < 0)
+        goto out;
+
+    if (cli_has(args, "xml")) {
+        if (!(xml = read_xml(cli_arg(args, "xml"))))
+            goto out;
+    } else if (!(xml = bc_dest_xml_from_path(cli_arg(args, "dest"), format,
+                                             cli_flag(args, "blockdev"),
+                                             &err))) {
+        status = cli_report(ctx, NULL, &err);
+        goto out;
+    }
+
+    if (cli_flag(args, "print-xml")) {
+        if (!(canon = bc_dest_xml_canonical(xml, &err))) {
+            status = cli_report(ctx, NULL, &err);
+            goto out;
+        }
+        fputs(canon, stdout);
+        if (canon[0] && canon[strlen(canon) - 1] != '\n')
+            fputc('\n', stdout);
+        status = CLI_OK;
+        goto out;
+    }
+
+    if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
+        goto out;
+    if (cli_flag(args, "dry-run"))
+        bc_conn_set_dry_run(conn, print_dry_run, ctx);
+
+    if (bc_block_copy(conn, disk, xml, o.params, o.nparams, o.flags,
+                      &err) < 0) {
+        status = cli_report(ctx, bc_error_is_usage(&err) ? NULL
+                            : "Copy failed: ", &err);
+        goto out;
+    }
+    if (cli_flag(args, "dry-run")) {
+        status = CLI_OK;
+        goto out;
+    }
+    if (!o.wait) {
+        print_started(ctx, disk);
+        status = CLI_OK;
+        goto out;
+    }
+    status = cli_wait_job(ctx, conn, disk, o.after, cli_flag(args, "verbose"),
+                          o.timeout, cli_flag(args, "async"));
+
+ out:
+    cli_disconnect(ctx, conn);
+    bc_typed_params_free(o.params, o.nparams);
+    free(xml);
+    free(canon);
+    return status;
+}

@@ -1,0 +1,232 @@
+/*
+ * Commands that look: disks, list, qmp.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+static void print_json(json_object *o)
+{
+    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+}
+
+static json_object *str_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+static void human_size(unsigned long long v, char *buf, size_t len)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+                                         "PiB", "EiB" };
+    double d = (double)v;
+    size_t u = 0;
+
+    while (d >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        d /= 1024;
+        u++;
+    }
+    if (u == 0 || d == (double)(unsigned long long)d)
+        snprintf(buf, len, "%.0f %s", d, units[u]);
+    else
+        snprintf(buf, len, "%.1f %s", d, units[u]);
+}
+
+/* vda before vdb before vdaa, then sd*, hd*, fd*, then disks without a
+ * target name. */
+static int target_rank(const char *t)
+{
+    static const char *const order[] = { "vd", "sd", "hd", "fd" };
+    size_t i;
+
+    for (i = 0; t && i < sizeof(order) / sizeof(order[0]); i++)
+        if (!strncmp(t, order[i], 2))
+            return (int)i;
+    return 9;
+}
+
+static int cmp_disk(const void *pa, const void *pb)
+{
+    const bc_disk_info *a = pa, *b = pb;
+    int ra = target_rank(a->target), rb = target_rank(b->target);
+
+    if (ra != rb)
+        return ra - rb;
+    if (!a->target || !b->target)
+        return 0;
+    if (strlen(a->target) != strlen(b->target))
+        return strlen(a->target) < strlen(b->target) ? -1 : 1;
+    return strcmp(a->target, b->target);
+}
+
+static const char *or_dash(const char *s)
+{
+    return s && *s ? s : "-";
+}
+
+static void print_disk_table(bc_disk_info *disks, size_t n)
+{
+    static const char *const head[] = { "Target", "Device", "Drive", "Node",
+                                        "Format", "Virtual size" };
+    int w[6];
+    size_t i, c;
+
+    qsort(disks, n, sizeof(*disks), cmp_disk);
+    for (c = 0; c < 6; c++)
+        w[c] = (int)strlen(head[c]);
+    for (i = 0; i < n; i++) {
+        const char *col[4] = { or_dash(disks[i].target),
+                               or_dash(disks[i].device),
+                               or_dash(disks[i].drive),
+                               or_dash(disks[i].node) };
+
+        for (c = 0; c < 4; c++)
+            if ((int)strlen(col[c]) > w[c])
+                w[c] = (int)strlen(col[c]);
+        if (disks[i].format && (int)strlen(disks[i].format) > w[4])
+            w[4] = (int)strlen(disks[i].format);
+    }
+    printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], head[0], w[1],
+           head[1], w[2], head[2], w[3], head[3], w[4], head[4], w[5], head[5],
+           "Source");
+    for (i = 0; i < n; i++) {
+        bc_disk_info *d = &disks[i];
+        char size[32];
+
+        if (d->empty)
+            snprintf(size, sizeof(size), "-");
+        else
+            human_size(d->virtual_size, size, sizeof(size));
+        printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s%s\n", w[0],
+               or_dash(d->target), w[1], or_dash(d->device), w[2],
+               or_dash(d->drive), w[3], or_dash(d->node), w[4],
+               or_dash(d->format), w[5], size,
+               d->empty ? "(empty)" : or_dash(d->source),
+               d->removable ? " (removable)" : "");
+    }
+}
+
+int cli_cmd_disks(cli_ctx *ctx, const cli_args *args)
+{
+    bc_disk_info *disks = NULL;
+    size_t n = 0, i;
+    bc_conn *conn;
+    bc_error err;
+    int status = CLI_OK;
+
+    if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
+        return status;
+    bc_error_init(&err);
+    if (bc_disks_list(conn, &disks, &n, &err) < 0) {
+        status = cli_report(ctx, NULL, &err);
+        goto out;
+    }
+    if (ctx->json) {
+        json_object *a = json_object_new_array();
+
+        for (i = 0; i < n; i++) {
+            bc_disk_info *d = &disks[i];
+            json_object *o = json_object_new_object();
+
+            json_object_object_add(o, "target", str_or_null(d->target));
+            json_object_object_add(o, "device", str_or_null(d->device));
+            json_object_object_add(o, "drive", str_or_null(d->drive));
+            json_object_object_add(o, "node", str_or_null(d->node));
+            json_object_object_add(o, "format", str_or_null(d->format));
+            json_object_object_add(o, "virtual-size",
+                                   d->empty ? NULL
+                                   : json_object_new_uint64(d->virtual_size));
+            json_object_object_add(o, "source", str_or_null(d->source));
+            json_object_object_add(o, "bus", str_or_null(d->bus));
+            json_object_object_add(o, "removable",
+                                   json_object_new_boolean(d->removable));
+            json_object_object_add(o, "empty",
+                                   json_object_new_boolean(d->empty));
+            json_object_object_add(o, "readonly",
+                                   json_object_new_boolean(d->readonly));
+            json_object_array_add(a, o);
+        }
+        print_json(a);
+        goto out;
+    }
+    print_disk_table(disks, n);
+
+ out:
+    bc_disks_free(disks, n);
+    cli_disconnect(ctx, conn);
+    return status;
+}
+
+int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
+{
+    bc_domain_info *doms = NULL;
+    size_t n = 0, i;
+    bc_error err;
+
+    bc_error_init(&err);
+    if (bc_domains_list(&doms, &n, &err) < 0)
+        return cli_report(ctx, NULL, &err);
+    if (ctx->json) {
+        json_object *a = json_object_new_array();
+
+        for (i = 0; i < n; i++) {
+            json_object *o = json_object_new_object();
+
+            json_object_object_add(o, "name", str_or_null(doms[i].name));
+            json_object_object_add(o, "pid", doms[i].pid
+                                   ? json_object_new_int(doms[i].pid) : NULL);
+            json_object_object_add(o, "socket", str_or_null(doms[i].address));
+            if (doms[i].note)
+                json_object_object_add(o, "note",
+                                       json_object_new_string(doms[i].note));
+            json_object_array_add(a, o);
+        }
+        print_json(a);
+    } else {
+        printf("%-20s %-8s %s\n", "Name", "PID", "Socket");
+        for (i = 0; i < n; i++) {
+            char pid[16];
+
+            snprintf(pid, sizeof(pid), doms[i].pid ? "%d" : "-", doms[i].pid);
+            printf("%-20s %-8s %s\n", doms[i].name ? doms[i].name : "-", pid,
+                   doms[i].address ? doms[i].address
+                                   : doms[i].note ? doms[i].note : "-");
+        }
+    }
+    bc_domains_free(doms, n);
+    return CLI_OK;
+}
+
+int cli_cmd_qmp(cli_ctx *ctx, const cli_args *args)
+{
+    bc_conn *conn;
+    bc_error err;
+    char *reply = NULL;
+    int status = CLI_OK;
+
+    if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
+        return status;
+    bc_error_init(&err);
+    if (bc_qmp_command(conn, cli_arg(args, "command"),
+                       cli_arg(args, "arguments"), &reply, &err) < 0) {
+        status = cli_report(ctx, NULL, &err);
+    } else {
+        if (ctx->json) {
+            cli_print_json(reply);
+        } else {
+            json_object *o = json_tokener_parse(reply);
+
+            cli_print_json(json_object_to_json_string_ext(
+                o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+            json_object_put(o);
+        }
+    }
+    free(reply);
+    cli_disconnect(ctx, conn);
+    return status;
+}

@@ -1,0 +1,290 @@
+/*
+ * The job command (virsh blockjob) and the jobs listing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+static const char *job_label(const char *type)
+{
+    if (!type)
+        return "Unknown job";
+    if (!strcmp(type, "mirror"))
+        return "Block Copy";
+    if (!strcmp(type, "commit"))
+        return "Block Commit";
+    if (!strcmp(type, "stream"))
+        return "Block Pull";
+    if (!strcmp(type, "backup"))
+        return "Backup";
+    return "Unknown job";
+}
+
+static int job_percent(unsigned long long cur, unsigned long long end)
+{
+    unsigned long long remaining = end > cur ? end - cur : 0;
+    int p;
+
+    if (remaining == 0)
+        return 100;
+    p = (int)(100.0 - (double)remaining * 100.0 / (double)end);
+    return p >= 100 ? 99 : p;
+}
+
+static json_object *job_json(const bc_job_info *j)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "id", json_object_new_string(j->id));
+    json_object_object_add(o, "disk", j->disk ? json_object_new_string(j->disk)
+                                              : NULL);
+    json_object_object_add(o, "type", json_object_new_string(
+        j->type ? j->type : "unknown"));
+    json_object_object_add(o, "status", json_object_new_string(
+        j->status ? j->status : "unknown"));
+    json_object_object_add(o, "offset", json_object_new_uint64(j->cur));
+    json_object_object_add(o, "len", json_object_new_uint64(j->end));
+    json_object_object_add(o, "speed", json_object_new_uint64(j->bandwidth));
+    json_object_object_add(o, "ready", json_object_new_boolean(j->ready));
+    json_object_object_add(o, "paused", json_object_new_boolean(j->paused));
+    if (j->io_status)
+        json_object_object_add(o, "io-status",
+                               json_object_new_string(j->io_status));
+    if (j->error)
+        json_object_object_add(o, "error", json_object_new_string(j->error));
+    return o;
+}
+
+static void print_json(json_object *o)
+{
+    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+}
+
+static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
+{
+    bc_job_info info;
+    bc_error err;
+    int rc;
+
+    bc_error_init(&err);
+    if ((rc = bc_block_job_info(conn, disk, &info, &err)) < 0)
+        return cli_report(ctx, NULL, &err);
+    if (ctx->json) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "type", json_object_new_string("job"));
+        json_object_object_add(o, "disk", json_object_new_string(disk));
+        json_object_object_add(o, "job", rc ? job_json(&info) : NULL);
+        print_json(o);
+    } else if (rc == 0) {
+        if (!raw && !ctx->quiet)
+            printf("No current block job for %s\n", disk);
+    } else if (raw) {
+        printf(" type=%s\n bandwidth=%llu\n cur=%llu\n end=%llu\n",
+               job_label(info.type), info.bandwidth, info.cur, info.end);
+    } else {
+        printf("%s: [%3d %%]", job_label(info.type),
+               job_percent(info.cur, info.end));
+        if (info.bandwidth)
+            printf("    Bandwidth limit: %llu bytes/s (%.3f MiB/s)",
+                   info.bandwidth, (double)info.bandwidth / (1024 * 1024));
+        printf("\n");
+        if (info.error)
+            printf("Failed: %s\n", info.error);
+    }
+    bc_job_info_clear(&info);
+    return CLI_OK;
+}
+
+static void print_done(cli_ctx *ctx, const char *disk, const char *status,
+                       const char *human)
+{
+    if (ctx->json) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "type", json_object_new_string("result"));
+        json_object_object_add(o, "disk", json_object_new_string(disk));
+        json_object_object_add(o, "status", json_object_new_string(status));
+        json_object_object_add(o, "exit", json_object_new_int(CLI_OK));
+        print_json(o);
+    } else if (human && !ctx->quiet) {
+        printf("%s\n", human);
+    }
+}
+
+static bool exclusive(const cli_args *args, const char *a, const char *b)
+{
+    if (cli_has(args, a) && cli_has(args, b)) {
+        cli_error("Options --%s and --%s are mutually exclusive", a, b);
+        return false;
+    }
+    return true;
+}
+
+static int end_job(cli_ctx *ctx, bc_conn *conn, const char *disk, bool pivot,
+                   bool finish, bool async)
+{
+    bc_job_info info;
+    bc_error err;
+    unsigned int flags = (async ? BC_BLOCK_JOB_ABORT_ASYNC : 0) |
+                         (pivot ? BC_BLOCK_JOB_ABORT_PIVOT : 0);
+    bool copied;
+    int rc;
+
+    bc_error_init(&err);
+    if ((rc = bc_block_job_info(conn, disk, &info, &err)) < 0)
+        return cli_report(ctx, NULL, &err);
+    if (rc == 0) {
+        err.code = BC_ERR_NO_JOB;
+        snprintf(err.message, sizeof(err.message),
+                 "No current block job for %s", disk);
+        return cli_report(ctx, NULL, &err);
+    }
+    /* Ending a ready copy without pivot keeps the copy: a finish. */
+    copied = info.ready && info.type && !strcmp(info.type, "mirror");
+    if (finish && !copied) {
+        cli_error("block job '%s' is not ready yet: it cannot finish", info.id);
+        bc_job_info_clear(&info);
+        return CLI_FAILED;
+    }
+    bc_job_info_clear(&info);
+
+    if (bc_block_job_abort(conn, disk, flags, &err) < 0)
+        return cli_report(ctx, pivot ? "failed to pivot: " : NULL, &err);
+    if (async)
+        print_done(ctx, disk, pivot ? "pivot-requested" : "abort-requested",
+                   NULL);
+    else if (pivot)
+        print_done(ctx, disk, "pivoted", "Successfully pivoted");
+    else if (copied)
+        print_done(ctx, disk, "copied", "Successfully copied");
+    else
+        print_done(ctx, disk, "aborted", "Copy aborted");
+    return CLI_OK;
+}
+
+int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
+{
+    static const char *const actions[] = { "abort", "pivot", "finish",
+                                           "bandwidth", "wait" };
+    const char *disk = cli_arg(args, "disk");
+    bool wait = cli_flag(args, "wait");
+    bool pivot = cli_flag(args, "pivot"), finish = cli_flag(args, "finish");
+    bool async = cli_flag(args, "async");
+    unsigned long long bw = 0;
+    bc_conn *conn = NULL;
+    bc_error err;
+    int status = CLI_USAGE, timeout = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (!exclusive(args, "info", actions[i]) ||
+            !exclusive(args, "raw", actions[i]))
+            return CLI_USAGE;
+    if (!exclusive(args, "pivot", "finish") ||
+        !exclusive(args, "abort", "finish") ||
+        !exclusive(args, "bandwidth", "abort") ||
+        !exclusive(args, "bandwidth", "pivot") ||
+        !exclusive(args, "bandwidth", "finish") ||
+        !exclusive(args, "bandwidth", "wait") ||
+        !exclusive(args, "abort", "wait"))
+        return CLI_USAGE;
+    if (!wait && (cli_flag(args, "verbose") || cli_has(args, "timeout"))) {
+        cli_error("--%s requires --wait",
+                  cli_flag(args, "verbose") ? "verbose" : "timeout");
+        return CLI_USAGE;
+    }
+    if (async && !wait && !pivot && !finish && !cli_flag(args, "abort")) {
+        cli_error("--async requires --abort, --pivot, --finish or --wait");
+        return CLI_USAGE;
+    }
+    if (cli_arg_int(args, "timeout", &timeout) < 0 ||
+        cli_arg_size(args, "bandwidth", 0x7fffffffffffffffULL, &bw) < 0)
+        return CLI_USAGE;
+
+    if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
+        return status;
+
+    bc_error_init(&err);
+    if (cli_has(args, "bandwidth")) {
+        if (bc_block_job_set_speed(conn, disk, bw, &err) < 0)
+            status = cli_report(ctx, NULL, &err);
+        else {
+            print_done(ctx, disk, "speed-set", NULL);
+            status = CLI_OK;
+        }
+    } else if (wait) {
+        status = cli_wait_job(ctx, conn, disk,
+                              pivot ? CLI_AFTER_READY_PIVOT
+                              : finish ? CLI_AFTER_READY_FINISH
+                              : CLI_AFTER_READY_STAY,
+                              cli_flag(args, "verbose"), timeout, async);
+    } else if (pivot || finish || cli_flag(args, "abort")) {
+        status = end_job(ctx, conn, disk, pivot, finish, async);
+    } else {
+        status = show_info(ctx, conn, disk, cli_flag(args, "raw"));
+    }
+    cli_disconnect(ctx, conn);
+    return status;
+}
+
+static void fmt_speed(unsigned long long bw, char *buf, size_t len)
+{
+    if (!bw)
+        snprintf(buf, len, "unlimited");
+    else
+        snprintf(buf, len, "%.1f MiB/s", (double)bw / (1024 * 1024));
+}
+
+int cli_cmd_jobs(cli_ctx *ctx, const cli_args *args)
+{
+    bc_job_info *jobs = NULL;
+    size_t n = 0, i;
+    bc_conn *conn;
+    bc_error err;
+    int status = CLI_OK;
+
+    if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
+        return status;
+    bc_error_init(&err);
+    if (bc_block_jobs_list(conn, &jobs, &n, &err) < 0) {
+        status = cli_report(ctx, NULL, &err);
+        goto out;
+    }
+    if (ctx->json) {
+        json_object *a = json_object_new_array();
+
+        for (i = 0; i < n; i++)
+            json_object_array_add(a, job_json(&jobs[i]));
+        print_json(a);
+    } else if (n == 0) {
+        if (!ctx->quiet)
+            printf("No block jobs\n");
+    } else {
+        printf("%-12s %-20s %-8s %-10s %8s  %s\n", "Disk", "Job", "Type",
+               "State", "Progress", "Speed");
+        for (i = 0; i < n; i++) {
+            char speed[32], pct[16];
+
+            fmt_speed(jobs[i].bandwidth, speed, sizeof(speed));
+            snprintf(pct, sizeof(pct), "%d %%",
+                     job_percent(jobs[i].cur, jobs[i].end));
+            printf("%-12s %-20s %-8s %-10s %8s  %s\n",
+                   jobs[i].disk ? jobs[i].disk : "-", jobs[i].id,
+                   jobs[i].type ? jobs[i].type : "?",
+                   jobs[i].status ? jobs[i].status : "?", pct, speed);
+            if (jobs[i].error)
+                printf("%-12s %s\n", "", jobs[i].error);
+        }
+    }
+
+ out:
+    bc_job_infos_free(jobs, n);
+    cli_disconnect(ctx, conn);
+    return status;
+}

@@ -1,0 +1,273 @@
+/*
+ * The command table.  --help, the shell's help, completion and the man
+ * page's command list all come from here (tests/man-consistency checks
+ * the man page against it).
+ */
+#include <string.h>
+
+#include "cli.h"
+
+#define DOMAIN_OPT                                                           \
+    { "domain", CLI_OPT_STRING,                                              \
+      CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL | CLI_OPT_DOMAIN, "DOMAIN",      \
+      "the VM: a name, a socket path, unix:PATH or tcp:HOST:PORT",           \
+      CLI_COMPLETE_DOMAIN, NULL }
+#define DISK_OPT                                                             \
+    { "disk", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL, "DISK", \
+      "the disk: target (vda), device id, drive id, node name or image path",\
+      CLI_COMPLETE_DISK, NULL },                                             \
+    { "path", CLI_OPT_STRING, 0, "DISK", "another name for --disk (virsh)",  \
+      CLI_COMPLETE_DISK, "disk" }
+
+static const cli_opt copy_opts[] = {
+    DOMAIN_OPT,
+    DISK_OPT,
+    { "dest", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "DEST",
+      "the destination image: an absolute path", CLI_COMPLETE_FILE, NULL },
+    { "xml", CLI_OPT_STRING, 0, "FILE",
+      "the destination as a libvirt <disk> element", CLI_COMPLETE_FILE, NULL },
+    { "format", CLI_OPT_STRING, 0, "FMT",
+      "the destination format (default: the source's)", CLI_COMPLETE_FORMAT,
+      NULL },
+    { "raw", CLI_OPT_BOOL, 0, NULL, "same as --format raw", 0, NULL },
+    { "blockdev", CLI_OPT_BOOL, 0, NULL,
+      "DEST is a block device, not a file", 0, NULL },
+    { "shallow", CLI_OPT_BOOL, 0, NULL,
+      "copy only the top image; the copy keeps the backing file", 0, NULL },
+    { "reuse-external", CLI_OPT_BOOL, 0, NULL,
+      "copy into an existing destination image", 0, NULL },
+    { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
+      "limit the copy to SIZE bytes per second", 0, NULL },
+    { "bytes", CLI_OPT_BOOL, 0, NULL,
+      "accepted for virsh: --bandwidth is always in bytes/s", 0, NULL },
+    { "granularity", CLI_OPT_SIZE, 0, "SIZE",
+      "dirty-bitmap granularity: a power of 2 from 512 to 64M", 0, NULL },
+    { "buf-size", CLI_OPT_SIZE, 0, "SIZE",
+      "the most data in flight at once", 0, NULL },
+    { "wait", CLI_OPT_BOOL, 0, NULL,
+      "wait until the copy reaches the mirroring phase", 0, NULL },
+    { "verbose", CLI_OPT_BOOL, 0, NULL,
+      "show progress while waiting", 0, NULL },
+    { "async", CLI_OPT_BOOL, 0, NULL,
+      "on timeout or signal, request the abort and return at once", 0, NULL },
+    { "timeout", CLI_OPT_INT, 0, "SECONDS",
+      "abort the copy if it is not done within SECONDS (implies --wait)", 0,
+      NULL },
+    { "pivot", CLI_OPT_BOOL, 0, NULL,
+      "switch the disk to the copy once it is ready (implies --wait)", 0,
+      NULL },
+    { "finish", CLI_OPT_BOOL, 0, NULL,
+      "keep the copy and stay on the source once ready (implies --wait)", 0,
+      NULL },
+    { "synchronous-writes", CLI_OPT_BOOL, 0, NULL,
+      "guest writes complete only once on both disks", 0, NULL },
+    { "transient-job", CLI_OPT_BOOL, 0, NULL,
+      "accepted for virsh: QEMU's jobs are never persistent", 0, NULL },
+    { "dest-is-zero", CLI_OPT_BOOL, 0, NULL,
+      "the reused destination reads as zeroes: skip writing zeroes", 0, NULL },
+    { "print-xml", CLI_OPT_BOOL, 0, NULL,
+      "print the destination XML that would be used and exit", 0, NULL },
+    { "dry-run", CLI_OPT_BOOL, 0, NULL,
+      "print the QMP commands that would change the VM; change nothing", 0,
+      NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt job_opts[] = {
+    DOMAIN_OPT,
+    DISK_OPT,
+    { "info", CLI_OPT_BOOL, 0, NULL,
+      "show the job's progress (the default)", 0, NULL },
+    { "raw", CLI_OPT_BOOL, 0, NULL,
+      "show type=, bandwidth=, cur=, end= lines", 0, NULL },
+    { "bytes", CLI_OPT_BOOL, 0, NULL,
+      "accepted for virsh: bandwidth is always in bytes/s", 0, NULL },
+    { "abort", CLI_OPT_BOOL, 0, NULL,
+      "end the job: a ready copy is finished, anything else cancelled", 0,
+      NULL },
+    { "async", CLI_OPT_BOOL, 0, NULL,
+      "with --abort, --pivot or --finish: request it and return", 0, NULL },
+    { "pivot", CLI_OPT_BOOL, 0, NULL,
+      "switch the disk to the copy (the job must be ready)", 0, NULL },
+    { "finish", CLI_OPT_BOOL, 0, NULL,
+      "end a ready copy, keeping it and staying on the source", 0, NULL },
+    { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
+      "change the job's speed limit to SIZE bytes per second (0: none)", 0,
+      NULL },
+    { "wait", CLI_OPT_BOOL, 0, NULL,
+      "attach to the job and wait until it is ready", 0, NULL },
+    { "verbose", CLI_OPT_BOOL, 0, NULL, "show progress while waiting", 0,
+      NULL },
+    { "timeout", CLI_OPT_INT, 0, "SECONDS",
+      "with --wait: abort the job after SECONDS", 0, NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt domain_only_opts[] = {
+    DOMAIN_OPT,
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt qmp_opts[] = {
+    DOMAIN_OPT,
+    { "command", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL,
+      "COMMAND", "the QMP command, e.g. query-block", 0, NULL },
+    { "arguments", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "JSON",
+      "its arguments as a JSON object", 0, NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt help_opts[] = {
+    { "command", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "COMMAND",
+      "the command to describe", CLI_COMPLETE_COMMAND, NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt no_opts[] = {
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+const cli_cmd cli_commands[] = {
+    { "copy", "Copying",
+      "copy a disk of a running VM (the default command)",
+      "Start copying DISK of DOMAIN to DEST (or to the destination that "
+      "--xml describes) while the guest keeps running.  Without --wait the "
+      "copy runs on in QEMU; 'job' drives it later.",
+      cli_cmd_copy, copy_opts, false },
+    { "job", "Copying",
+      "show, change, pivot, finish or abort the block job of a disk",
+      "Work with the block job of DISK, as virsh blockjob does: --info "
+      "(default), --raw, --bandwidth, --abort, --pivot, --finish, or --wait "
+      "to attach to a running job.",
+      cli_cmd_job, job_opts, false },
+    { "jobs", "Information",
+      "list every block job of a VM",
+      "List the block jobs of DOMAIN, including jobs that blockcopy did not "
+      "start, with their disk, type, state, progress and speed.",
+      cli_cmd_jobs, domain_only_opts, false },
+    { "disks", "Information",
+      "list the disks of a VM and the names they can be given",
+      "List the block devices of DOMAIN: target name, device id, node name, "
+      "format, virtual size and source.",
+      cli_cmd_disks, domain_only_opts, false },
+    { "list", "Information",
+      "list the QEMU VMs that blockcopy can find",
+      "List running QEMU processes and monitor sockets found in "
+      "$BLOCKCOPY_SOCKET_DIRS, with name, PID and QMP socket.",
+      cli_cmd_list, no_opts, false },
+    { "qmp", "Information",
+      "send one raw QMP command and print QEMU's answer",
+      "Send COMMAND with the JSON object ARGUMENTS to DOMAIN's monitor and "
+      "print the \"return\" value as JSON.",
+      cli_cmd_qmp, qmp_opts, false },
+    { "help", "Other",
+      "show the commands, or the options of one",
+      "Without COMMAND, list the commands; with it, describe its options.",
+      cli_cmd_help, help_opts, false },
+    { "version", "Other",
+      "show the versions of blockcopy and of the library",
+      "Print blockcopy's version; with a connected VM, QEMU's too.",
+      cli_cmd_version, no_opts, false },
+    { NULL, NULL, NULL, NULL, NULL, NULL, false }
+};
+
+const cli_cmd *cli_find_command(const char *name)
+{
+    const cli_cmd *c;
+
+    for (c = cli_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* ---- help ---------------------------------------------------------- */
+
+static void opt_synopsis(FILE *f, const cli_opt *o)
+{
+    bool req = o->flags & CLI_OPT_REQUIRED;
+
+    if (o->flags & CLI_OPT_POSITIONAL)
+        fprintf(f, req ? " %s" : " [%s]", o->arg);
+    else if (o->type == CLI_OPT_BOOL)
+        fprintf(f, " [--%s]", o->name);
+    else
+        fprintf(f, " [--%s %s]", o->name, o->arg);
+}
+
+void cli_print_usage(FILE *f, const cli_cmd *cmd)
+{
+    const cli_opt *o;
+    int col;
+
+    fprintf(f, "usage: blockcopy %s", cmd->name);
+    for (o = cmd->opts; o->name; o++)
+        if (!o->alias_of && (o->flags & CLI_OPT_POSITIONAL))
+            opt_synopsis(f, o);
+    fprintf(f, " [OPTIONS]\n\n  %s\n\n", cmd->description);
+    if (!cmd->opts[0].name)
+        return;
+    fprintf(f, "options:\n");
+    for (o = cmd->opts; o->name; o++) {
+        if (o->alias_of)
+            continue;
+        if (o->type == CLI_OPT_BOOL)
+            col = fprintf(f, "  --%s", o->name);
+        else if (o->flags & CLI_OPT_POSITIONAL)
+            col = fprintf(f, "  [--%s] %s", o->name, o->arg);
+        else
+            col = fprintf(f, "  --%s %s", o->name, o->arg);
+        fprintf(f, "%*s%s\n", col < 28 ? 28 - col : 1, "", o->help);
+    }
+}
+
+void cli_print_command_list(FILE *f, bool shell)
+{
+    static const char *const groups[] = { "Copying", "Information", "Shell",
+                                          "Other" };
+    const cli_cmd *c;
+    size_t g;
+
+    for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        bool heading = false;
+
+        for (c = cli_commands; c->name; c++) {
+            if (strcmp(c->group, groups[g]) != 0 || (c->shell_only && !shell))
+                continue;
+            if (!heading)
+                fprintf(f, "%s%s:\n", g ? "\n" : "", groups[g]);
+            heading = true;
+            fprintf(f, "  %-10s %s\n", c->name, c->summary);
+        }
+    }
+}
+
+int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
+{
+    const char *name = cli_arg(args, "command");
+    const cli_cmd *cmd;
+
+    if (!name) {
+        if (!ctx->shell)
+            printf("usage: blockcopy [GLOBAL] DOMAIN DISK DEST [COPY-OPTIONS]"
+                   "\n       blockcopy [GLOBAL] DOMAIN DISK --xml FILE "
+                   "[COPY-OPTIONS]\n       blockcopy [GLOBAL] COMMAND [ARGS]"
+                   "\n       blockcopy [GLOBAL]   (an interactive shell)\n\n"
+                   "global options:\n"
+                   "  -s, --socket PATH   the QMP socket (unix:PATH, "
+                   "tcp:HOST:PORT)\n"
+                   "  --json              print JSON\n"
+                   "  -q, --quiet         print only errors\n"
+                   "  -h, --help          show this help\n"
+                   "  -V, --version       show the version\n\n");
+        cli_print_command_list(stdout, ctx->shell);
+        printf("\n'help COMMAND' describes a command's options.\n");
+        return CLI_OK;
+    }
+    if (!(cmd = cli_find_command(name)) || (cmd->shell_only && !ctx->shell)) {
+        cli_error("unknown command '%s'", name);
+        return CLI_USAGE;
+    }
+    cli_print_usage(stdout, cmd);
+    return CLI_OK;
+}

@@ -1,0 +1,158 @@
+/*
+ * blockcopy: copy the disk of a running QEMU VM, the way virsh blockcopy
+ * does, without libvirt.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int signal_fd = -1;
+
+static void on_signal(int sig)
+{
+    unsigned char c = (unsigned char)sig;
+    int saved = errno;
+
+    if (signal_fd >= 0 && write(signal_fd, &c, 1) < 0) {
+        /* The pipe is full: a signal is pending already. */
+    }
+    errno = saved;
+}
+
+void cli_signals_catch(cli_ctx *ctx)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    signal_fd = ctx->sigpipe[1];
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+void cli_signals_default(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+}
+
+int cli_signals_take(cli_ctx *ctx)
+{
+    unsigned char c;
+    int sig = 0;
+
+    while (read(ctx->sigpipe[0], &c, 1) == 1)
+        sig = c;
+    return sig;
+}
+
+int cli_cmd_version(cli_ctx *ctx, const cli_args *args)
+{
+    if (ctx->json)
+        printf("{\"blockcopy\":\"%s\"}\n", BC_VERSION_STRING);
+    else
+        printf("blockcopy %s\n", BC_VERSION_STRING);
+    return CLI_OK;
+}
+
+/* Parse 'argv' for 'cmd' and run it. */
+static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                       char *const argv[])
+{
+    cli_args args;
+
+    if (cli_parse_args(ctx, cmd, argc, argv, &args) < 0)
+        return CLI_USAGE;
+    return cmd->run(ctx, &args);
+}
+
+int cli_run_words(cli_ctx *ctx, int argc, char *const argv[]);
+
+/* A command line after the global options: "COMMAND ARGS" or, for the
+ * default command, "DOMAIN DISK ...". */
+int cli_run_words(cli_ctx *ctx, int argc, char *const argv[])
+{
+    const cli_cmd *cmd;
+
+    if (argc == 0)
+        return CLI_OK;
+    cmd = cli_find_command(argv[0]);
+    if (cmd && (!cmd->shell_only || ctx->shell))
+        return run_command(ctx, cmd, argc - 1, argv + 1);
+    if (argv[0][0] == '-' && strcmp(argv[0], "--") != 0) {
+        /* Options first: they belong to the default command. */
+        return run_command(ctx, cli_find_command("copy"), argc, argv);
+    }
+    if (argc == 1) {
+        cli_error("unknown command '%s' (see 'blockcopy help')", argv[0]);
+        return CLI_USAGE;
+    }
+    return run_command(ctx, cli_find_command("copy"), argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx ctx;
+    const char *env;
+    int i, status;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.progname = "blockcopy";
+    /* A closed stdout must not kill the tool in the middle of a copy: it
+     * goes on to the end and reports through its exit status. */
+    signal(SIGPIPE, SIG_IGN);
+    if ((env = getenv("BLOCKCOPY_GREETING_TIMEOUT_MS")) && atoi(env) > 0)
+        ctx.conn_opts.greeting_ms = atoi(env);
+    if (pipe2(ctx.sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        cli_error("cannot create a pipe: %s", strerror(errno));
+        return CLI_FAILED;
+    }
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            cli_args none = { .cmd = cli_find_command("help") };
+
+            return cli_cmd_help(&ctx, &none);
+        } else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+            return cli_cmd_version(&ctx, NULL);
+        } else if (!strcmp(a, "--json")) {
+            ctx.json = true;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            ctx.quiet = true;
+        } else if (!strcmp(a, "-s") || !strcmp(a, "--socket")) {
+            if (i + 1 == argc) {
+                cli_error("option %s needs a value (PATH)", a);
+                return CLI_USAGE;
+            }
+            ctx.socket = argv[++i];
+        } else if (!strncmp(a, "--socket=", 9)) {
+            ctx.socket = a + 9;
+        } else if (!strcmp(a, "--")) {
+            i++;
+            break;
+        } else {
+            /* The default command's options may come first. */
+            break;
+        }
+    }
+
+    if (i == argc) {
+        cli_error("no command given (see 'blockcopy help')");
+        return CLI_USAGE;
+    }
+    status = cli_run_words(&ctx, argc - i, argv + i);
+    if (fflush(stdout) != 0 && status == CLI_OK)
+        status = CLI_FAILED;
+    return status;
+}

@@ -1,0 +1,113 @@
+/*
+ * Messages, JSON output and the connection the commands share.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fputs("error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fputs("warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_warning_cb(const char *msg, void *opaque)
+{
+    cli_ctx *ctx = opaque;
+
+    if (!ctx->quiet)
+        cli_warn("%s", msg);
+}
+
+void cli_print_json(const char *json)
+{
+    fputs(json, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err)
+{
+    int status = bc_error_is_usage(err) ? CLI_USAGE : CLI_FAILED;
+
+    cli_error("%s%s", prefix ? prefix : "", err->message);
+    if (ctx->json) {
+        json_object *o = json_object_new_object(), *e;
+        char msg[1200];
+
+        snprintf(msg, sizeof(msg), "%s%s", prefix ? prefix : "",
+                 err->message);
+        e = json_object_new_object();
+        json_object_object_add(e, "code", json_object_new_string(
+            bc_error_code_name(err->code)));
+        json_object_object_add(e, "message", json_object_new_string(msg));
+        if (err->qmp_class[0])
+            json_object_object_add(e, "qmp-class",
+                                   json_object_new_string(err->qmp_class));
+        json_object_object_add(o, "type", json_object_new_string("result"));
+        json_object_object_add(o, "status", json_object_new_string("error"));
+        json_object_object_add(o, "error", e);
+        json_object_object_add(o, "exit", json_object_new_int(status));
+        cli_print_json(json_object_to_json_string_ext(o,
+                                                      JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    }
+    return status;
+}
+
+const char *cli_domain(cli_ctx *ctx, const cli_args *args)
+{
+    const char *d = cli_arg(args, "domain");
+
+    if (d)
+        return d;
+    if (ctx->socket)
+        return ctx->socket;
+    return ctx->domain;
+}
+
+bc_conn *cli_connect(cli_ctx *ctx, const char *domain, int *status)
+{
+    bc_conn *conn;
+    bc_error err;
+
+    /* The shell keeps the connected VM's monitor open between commands. */
+    if (ctx->conn && ctx->domain && strcmp(domain, ctx->domain) == 0)
+        return ctx->conn;
+    bc_error_init(&err);
+    if (!(conn = bc_conn_open_opts(domain, &ctx->conn_opts, &err))) {
+        *status = cli_report(ctx, NULL, &err);
+        return NULL;
+    }
+    bc_conn_set_warning_cb(conn, cli_warning_cb, ctx);
+    return conn;
+}
+
+void cli_disconnect(cli_ctx *ctx, bc_conn *conn)
+{
+    if (conn && conn != ctx->conn)
+        bc_conn_free(conn);
+}

@@ -1,0 +1,176 @@
+/*
+ * Connections: the public face of the QMP client.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "graph.h"
+#include "jsonutil.h"
+
+bc_conn *bc_conn_open(const char *domain, bc_error *err)
+{
+    return bc_conn_open_opts(domain, NULL, err);
+}
+
+bc_conn *bc_conn_open_opts(const char *domain, const bc_conn_opts *opts,
+                           bc_error *err)
+{
+    bc_conn *conn = NULL;
+    char *address = NULL;
+
+    if (!domain || !*domain) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "no domain given");
+        return NULL;
+    }
+    if (bc_domain_resolve(domain, &address, err) < 0)
+        return NULL;
+    if (!(conn = calloc(1, sizeof(*conn))) || !(conn->qmp = bc_qmp_new())) {
+        bc_set_error_oom(err);
+        goto error;
+    }
+    conn->address = address;
+    address = NULL;
+    if (opts)
+        bc_qmp_set_timeouts(conn->qmp, 0, opts->greeting_ms, opts->command_ms);
+    if (bc_qmp_connect(conn->qmp, conn->address, err) < 0)
+        goto error;
+    return conn;
+
+ error:
+    free(address);
+    bc_conn_free(conn);
+    return NULL;
+}
+
+void bc_conn_free(bc_conn *conn)
+{
+    if (!conn)
+        return;
+    bc_qmp_free(conn->qmp);
+    free(conn->address);
+    free(conn->pivot_job);
+    bc_strv_free(conn->pivot_chain);
+    free(conn->alias_name);
+    free(conn->alias_disk);
+    free(conn);
+}
+
+const char *bc_conn_get_address(const bc_conn *conn)
+{
+    return conn->address;
+}
+
+void bc_conn_get_qemu_version(const bc_conn *conn, int *major, int *minor,
+                              int *micro)
+{
+    bc_qmp_version(conn->qmp, major, minor, micro);
+}
+
+void bc_conn_set_timeouts(bc_conn *conn, int greeting_ms, int command_ms)
+{
+    bc_qmp_set_timeouts(conn->qmp, 0, greeting_ms, command_ms);
+}
+
+void bc_conn_set_dry_run(bc_conn *conn, bc_command_cb cb, void *opaque)
+{
+    conn->dry_run_cb = cb;
+    conn->dry_run_opaque = opaque;
+}
+
+void bc_conn_set_warning_cb(bc_conn *conn, bc_message_cb cb, void *opaque)
+{
+    conn->warn_cb = cb;
+    conn->warn_opaque = opaque;
+}
+
+bool bc_conn_is_dry_run(const bc_conn *conn)
+{
+    return conn->dry_run_cb != NULL;
+}
+
+void bc_conn_warn(bc_conn *conn, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    if (!conn->warn_cb)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    conn->warn_cb(buf, conn->warn_opaque);
+}
+
+int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
+                  json_object **ret, bc_error *err)
+{
+    int rc = bc_qmp_execute(conn->qmp, cmd, args, ret, err);
+
+    json_object_put(args);
+    return rc;
+}
+
+int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
+                   json_object **ret, bc_error *err)
+{
+    json_object *req;
+    int rc;
+
+    if (!conn->dry_run_cb) {
+        rc = bc_qmp_execute(conn->qmp, cmd, args, ret, err);
+        json_object_put(args);
+        return rc;
+    }
+    req = json_object_new_object();
+    bc_json_add_str(req, "execute", cmd);
+    if (args)
+        bc_json_add(req, "arguments", args);
+    conn->dry_run_cb(json_object_to_json_string_ext(req,
+                                                    JSON_C_TO_STRING_PLAIN),
+                     conn->dry_run_opaque);
+    json_object_put(req);
+    if (ret)
+        *ret = json_object_new_object();
+    return 0;
+}
+
+int bc_qmp_command(bc_conn *conn, const char *command, const char *args_json,
+                   char **reply_json, bc_error *err)
+{
+    json_object *args = NULL, *ret = NULL;
+    enum json_tokener_error jerr = json_tokener_success;
+    int rc = -1;
+
+    if (reply_json)
+        *reply_json = NULL;
+    if (!command || !*command)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "no QMP command given");
+    if (args_json && *args_json) {
+        args = json_tokener_parse_verbose(args_json, &jerr);
+        if (!args || !json_object_is_type(args, json_type_object)) {
+            json_object_put(args);
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "arguments of '%s' are not a JSON object%s%s",
+                                command, args ? "" : ": ",
+                                args ? "" : json_tokener_error_desc(jerr));
+        }
+    }
+    if (bc_qmp_execute(conn->qmp, command, args, &ret, err) < 0)
+        goto out;
+    if (reply_json) {
+        *reply_json = strdup(json_object_to_json_string_ext(
+            ret, JSON_C_TO_STRING_PLAIN));
+        if (!*reply_json) {
+            bc_set_error_oom(err);
+            goto out;
+        }
+    }
+    rc = 0;
+
+ out:
+    json_object_put(args);
+    json_object_put(ret);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * The connection object shared by the library's modules.  Internal.
+ */
+#ifndef BC_CONN_H
+#define BC_CONN_H
+
+#include "internal.h"
+#include "qmp.h"
+
+struct bc_conn {
+    bc_qmp *qmp;
+    char *address;
+
+    bc_command_cb dry_run_cb;
+    void *dry_run_opaque;
+    bc_message_cb warn_cb;
+    void *warn_opaque;
+
+    /* The old chain of a disk whose pivot this connection asked for: the
+     * nodes to release once the job has ended, as QEMU only releases those
+     * it did not get from blockdev-add. */
+    char *pivot_job;
+    char **pivot_chain;
+
+    /* The last target name looked up and the disk it named (its drive or
+     * qdev), so that repeated calls need not walk QOM again. */
+    char *alias_name;
+    char *alias_disk;
+};
+
+/* Run a command that only reads state.  *ret as bc_qmp_execute().  Takes
+ * over the reference to 'args'. */
+int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
+                  json_object **ret, bc_error *err);
+
+/*
+ * Run a command that changes the VM.  In dry-run mode it is handed to the
+ * dry-run callback instead and succeeds with an empty object.  Takes over
+ * the reference to 'args'.
+ */
+int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
+                   json_object **ret, bc_error *err);
+
+/* True in dry-run mode. */
+bool bc_conn_is_dry_run(const bc_conn *conn);
+
+/* Hand a warning to the caller's callback. */
+void bc_conn_warn(bc_conn *conn, const char *fmt, ...) BC_PRINTF(2, 3);
+
+/* Resolve DOMAIN to a monitor address ("unix:PATH", "tcp:HOST:PORT"). */
+int bc_domain_resolve(const char *domain, char **address, bc_error *err);
+
+#endif /* BC_CONN_H */

@@ -1,0 +1,747 @@
+/*
+ * The copy engine: bc_block_copy().
+ *
+ * Everything that can be checked without changing the VM is checked
+ * first.  Then the destination is created and opened through QMP and the
+ * mirror job started; if any of that fails, what was added is removed
+ * again, so a failed call leaves the VM and the file system as they were.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diskxml.h"
+#include "job.h"
+#include "jsonutil.h"
+
+#define GRANULARITY_MIN 512u
+#define GRANULARITY_MAX (64u * 1024 * 1024)
+#define CREATE_TIMEOUT_MS (5 * 60 * 1000)
+
+static const bc_typed_param_spec copy_params[] = {
+    { BC_BLOCK_COPY_BANDWIDTH, BC_TYPED_PARAM_ULLONG },
+    { BC_BLOCK_COPY_GRANULARITY, BC_TYPED_PARAM_UINT },
+    { BC_BLOCK_COPY_BUF_SIZE, BC_TYPED_PARAM_ULLONG },
+    { NULL, 0 }
+};
+
+struct copy {
+    bc_conn *conn;
+    unsigned int flags;
+    bc_disk disk;
+    bc_dest dest;
+    char *dest_name;            /* for messages */
+
+    bool has_bandwidth;
+    unsigned long long bandwidth;
+    unsigned int granularity;   /* 0: QEMU's choice */
+    unsigned long long buf_size;
+
+    char *format;               /* of the destination */
+    bool exists;                /* the destination exists already */
+    bool create;                /* the tool creates the image */
+    char *job_id;
+    char fmt_node[32];
+    char proto_node[32];
+
+    /* What has been done, for the roll-back. */
+    bool created_file;
+    dev_t created_dev;
+    ino_t created_ino;
+    bool added_proto;
+    bool added_fmt;
+};
+
+/* ---- checks before anything changes -------------------------------- */
+
+static int check_params(struct copy *c, const bc_typed_param *params,
+                        int nparams, bc_error *err)
+{
+    unsigned long long ull;
+    unsigned int ui;
+    int rc;
+
+    if (bc_typed_params_validate(params, nparams, copy_params, err) < 0)
+        return -1;
+
+    rc = bc_typed_params_get_ullong(params, nparams, BC_BLOCK_COPY_BANDWIDTH,
+                                    &ull, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        if (ull > LLONG_MAX)
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "bandwidth must be less than %llu bytes/s",
+                                (unsigned long long)LLONG_MAX + 1);
+        c->has_bandwidth = true;
+        c->bandwidth = ull;
+    }
+
+    rc = bc_typed_params_get_uint(params, nparams, BC_BLOCK_COPY_GRANULARITY,
+                                  &ui, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        if (ui < GRANULARITY_MIN || ui > GRANULARITY_MAX || (ui & (ui - 1)))
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "granularity must be a power of 2 between "
+                                "512 B and 64 MiB, not %u", ui);
+        c->granularity = ui;
+    }
+
+    rc = bc_typed_params_get_ullong(params, nparams, BC_BLOCK_COPY_BUF_SIZE,
+                                    &ull, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        if (ull == 0 || ull > INT_MAX)
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "buf-size must be between 1 and %d bytes, not "
+                                "%llu", INT_MAX, ull);
+        c->buf_size = ull;
+    }
+    return 0;
+}
+
+static int check_disk(struct copy *c, const char *name, bc_error *err)
+{
+    json_object *job = NULL;
+    int rc;
+
+    if (bc_disk_lookup(c->conn, name, &c->disk, err) < 0)
+        return -1;
+    if (c->disk.empty)
+        return bc_set_error(err, BC_ERR_NO_DISK,
+                            "disk '%s' has no medium: there is nothing to copy",
+                            name);
+    if (c->disk.removable)
+        return bc_set_error(err, BC_ERR_NO_DISK,
+                            "disk '%s' is a removable drive (CD-ROM or "
+                            "floppy) and cannot be copied", name);
+    if (!c->disk.node && !c->disk.drive)
+        return bc_set_error(err, BC_ERR_NO_DISK,
+                            "disk '%s' has no block node to copy from", name);
+
+    rc = bc_job_find(c->conn, &c->disk, &job, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        bc_set_error(err, BC_ERR_JOB_EXISTS,
+                     "disk '%s' already has a block job: '%s' (%s, %s)", name,
+                     bc_json_str(job, "device"), bc_json_str(job, "type"),
+                     bc_json_str(job, "status"));
+        json_object_put(job);
+        return -1;
+    }
+    if (!(c->job_id = bc_disk_job_id(&c->disk)))
+        return bc_set_error_oom(err);
+    return 0;
+}
+
+/* Is 'path' one of the images the disk runs on? */
+static bool is_source_image(const struct copy *c, const struct stat *dst)
+{
+    struct stat st;
+    char **f;
+
+    for (f = c->disk.chain; f && *f; f++)
+        if (stat(*f, &st) == 0 && st.st_dev == dst->st_dev &&
+            st.st_ino == dst->st_ino)
+            return true;
+    return false;
+}
+
+static int check_local_dest(struct copy *c, bc_error *err)
+{
+    const char *path = c->dest.path;
+    bool block = c->dest.type == BC_DEST_BLOCK;
+    bool reuse = c->flags & BC_BLOCK_COPY_REUSE_EXT;
+    struct stat lst, st;
+    char *dir, *slash;
+
+    if (path[0] != '/')
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "destination '%s' is not an absolute path", path);
+
+    /* lstat(): a dangling symlink counts as existing, so the tool never
+     * creates a file through a link it did not make. */
+    if (lstat(path, &lst) < 0) {
+        if (errno != ENOENT)
+            return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                      "cannot check destination '%s'", path);
+        c->exists = false;
+    } else {
+        c->exists = true;
+    }
+
+    if (c->exists) {
+        if (stat(path, &st) < 0)
+            return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                      "destination '%s' is a broken link",
+                                      path);
+        if (is_source_image(c, &st))
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' is the disk's own image", path);
+        if (!reuse)
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' already exists; use "
+                                "--reuse-external to copy into it", path);
+        if (block && !S_ISBLK(st.st_mode))
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' is not a block device", path);
+        if (!block && S_ISBLK(st.st_mode))
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' is a block device; use "
+                                "--blockdev (or <disk type='block'>)", path);
+        if (!block && !S_ISREG(st.st_mode))
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' is not a regular file", path);
+        return 0;
+    }
+
+    if (reuse)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "destination '%s' does not exist, but "
+                            "--reuse-external needs an existing image", path);
+    if (block)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "block device '%s' does not exist", path);
+
+    if (!(dir = strdup(path)))
+        return bc_set_error_oom(err);
+    slash = strrchr(dir, '/');
+    slash[slash == dir ? 1 : 0] = '\0';
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        bc_set_error(err, BC_ERR_INVALID_ARG,
+                     "directory '%s' of destination '%s' does not exist",
+                     dir, path);
+        free(dir);
+        return -1;
+    }
+    free(dir);
+    return 0;
+}
+
+/* The format of an existing image, from the magic of its header. */
+static const char *probe_format(const char *path)
+{
+    static const struct { const char *magic; size_t len; const char *fmt; }
+    magics[] = {
+        { "QFI\xfb", 4, "qcow2" },
+        { "QED\0", 4, "qed" },
+        { "KDMV", 4, "vmdk" },
+        { "vhdxfile", 8, "vhdx" },
+        { "conectix", 8, "vpc" },
+    };
+    unsigned char buf[8] = { 0 };
+    size_t i;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return NULL;
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0)
+        return NULL;
+    for (i = 0; i < BC_ARRAY_SIZE(magics); i++)
+        if ((size_t)n >= magics[i].len &&
+            memcmp(buf, magics[i].magic, magics[i].len) == 0) {
+            /* qcow version 1 shares the magic; QEMU tells them apart. */
+            return magics[i].fmt;
+        }
+    return "raw";
+}
+
+static int choose_format(struct copy *c, bc_error *err)
+{
+    const char *fmt = c->dest.format;
+    bool reuse = c->flags & BC_BLOCK_COPY_REUSE_EXT;
+
+    if (!fmt && reuse) {
+        if (c->dest.type == BC_DEST_NETWORK) {
+            fmt = "raw";
+        } else if ((fmt = probe_format(c->dest.path))) {
+            bc_conn_warn(c->conn, "no format given for '%s'; its header says "
+                         "'%s': using that (pass --format to be explicit)",
+                         c->dest.path, fmt);
+        } else {
+            return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                      "cannot read destination '%s'",
+                                      c->dest.path);
+        }
+    }
+    if (!fmt)
+        fmt = c->disk.format;
+    if (!bc_format_is_writable(fmt))
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "cannot create a destination in format '%s'; "
+                            "give one with --format", fmt ? fmt : "?");
+    if (!(c->format = strdup(fmt)))
+        return bc_set_error_oom(err);
+
+    if ((c->flags & BC_BLOCK_COPY_SHALLOW) && c->create &&
+        strcmp(c->format, "raw") == 0 && c->disk.backing_file)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "a shallow copy keeps the backing file '%s', "
+                            "which a raw destination cannot have; use a "
+                            "format such as qcow2, or a full copy",
+                            c->disk.backing_file);
+    return 0;
+}
+
+/* Does blockdev-mirror of this QEMU take 'target-is-zero'? */
+static int mirror_has_target_is_zero(bc_conn *conn, bool *has, bc_error *err)
+{
+    json_object *schema = NULL;
+    const char *arg_type = NULL;
+    size_t i, j, n;
+
+    *has = false;
+    if (bc_conn_query(conn, "query-qmp-schema", NULL, &schema, err) < 0)
+        return -1;
+    n = json_object_is_type(schema, json_type_array)
+            ? json_object_array_length(schema) : 0;
+    for (i = 0; i < n && !arg_type; i++) {
+        json_object *e = json_object_array_get_idx(schema, i);
+        const char *name = bc_json_str(e, "name");
+
+        if (name && strcmp(name, "blockdev-mirror") == 0)
+            arg_type = bc_json_str(e, "arg-type");
+    }
+    for (i = 0; i < n && arg_type; i++) {
+        json_object *e = json_object_array_get_idx(schema, i);
+        const char *name = bc_json_str(e, "name");
+        json_object *members = bc_json_get(e, "members");
+
+        if (!name || strcmp(name, arg_type) != 0 || !members)
+            continue;
+        for (j = 0; j < json_object_array_length(members); j++) {
+            const char *m = bc_json_str(json_object_array_get_idx(members, j),
+                                        "name");
+
+            if (m && strcmp(m, "target-is-zero") == 0)
+                *has = true;
+        }
+    }
+    json_object_put(schema);
+    return 0;
+}
+
+/* Pick node names that are not in use yet: "bc-TOKEN-tN", "bc-TOKEN-fN". */
+static int choose_node_names(struct copy *c, bc_error *err)
+{
+    json_object *nodes = NULL;
+    size_t i, n;
+    int gen;
+
+    if (bc_conn_query(c->conn, "query-named-block-nodes",
+                      bc_json_add_bool(json_object_new_object(), "flat", true),
+                      &nodes, err) < 0)
+        return -1;
+    n = json_object_is_type(nodes, json_type_array)
+            ? json_object_array_length(nodes) : 0;
+    for (gen = 1; gen < 1000; gen++) {
+        bool taken = false;
+
+        snprintf(c->fmt_node, sizeof(c->fmt_node), "bc-%s-t%d",
+                 c->disk.token, gen);
+        snprintf(c->proto_node, sizeof(c->proto_node), "bc-%s-f%d",
+                 c->disk.token, gen);
+        for (i = 0; i < n && !taken; i++) {
+            const char *name = bc_json_str(json_object_array_get_idx(nodes, i),
+                                           "node-name");
+
+            taken = name && (!strcmp(name, c->fmt_node) ||
+                             !strcmp(name, c->proto_node));
+        }
+        if (!taken)
+            break;
+    }
+    json_object_put(nodes);
+    if (gen == 1000)
+        return bc_set_error(err, BC_ERR_INTERNAL,
+                            "no free node name for disk '%s'", c->disk.token);
+    return 0;
+}
+
+/* ---- changing things ----------------------------------------------- */
+
+/* Run blockdev-create with 'options' and wait for its job to end. */
+static int create_image(struct copy *c, json_object *options, bc_error *err)
+{
+    char job_id[64];
+    json_object *args, *jobs = NULL;
+    int64_t deadline;
+    bc_qmp_event *ev;
+    bool done = false;
+    const char *failure = NULL;
+    size_t i, n;
+    int rc, ret = -1;
+
+    snprintf(job_id, sizeof(job_id), "%s-create", c->job_id);
+    args = bc_json_add_str(json_object_new_object(), "job-id", job_id);
+    bc_json_add(args, "options", options);
+    if (bc_conn_change(c->conn, "blockdev-create", args, NULL, err) < 0)
+        return -1;
+    if (bc_conn_is_dry_run(c->conn))
+        return 0;
+
+    deadline = bc_now_us() + (int64_t)CREATE_TIMEOUT_MS * 1000;
+    while (!done) {
+        rc = bc_qmp_next_event(c->conn->qmp, bc_ms_until(deadline), &ev, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return bc_set_error(err, BC_ERR_TIMEOUT,
+                                "creating '%s' did not finish in time",
+                                c->dest_name);
+        if (strcmp(ev->name, "JOB_STATUS_CHANGE") == 0 &&
+            bc_json_str(ev->data, "id") &&
+            strcmp(bc_json_str(ev->data, "id"), job_id) == 0 &&
+            bc_json_str(ev->data, "status") &&
+            strcmp(bc_json_str(ev->data, "status"), "concluded") == 0)
+            done = true;
+        bc_qmp_event_free(ev);
+    }
+
+    if (bc_conn_query(c->conn, "query-jobs", NULL, &jobs, err) < 0)
+        return -1;
+    n = json_object_is_type(jobs, json_type_array)
+            ? json_object_array_length(jobs) : 0;
+    for (i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        const char *id = bc_json_str(j, "id");
+
+        if (id && strcmp(id, job_id) == 0)
+            failure = bc_json_str(j, "error");
+    }
+    if (failure)
+        bc_set_error(err, BC_ERR_QMP, "cannot create '%s': %s", c->dest_name,
+                     failure);
+    else
+        ret = 0;
+    json_object_put(jobs);
+    bc_conn_change(c->conn, "job-dismiss",
+                   bc_json_add_str(json_object_new_object(), "id", job_id),
+                   NULL, NULL);
+    return ret;
+}
+
+static bool format_has_backing(const char *fmt)
+{
+    return !strcmp(fmt, "qcow2") || !strcmp(fmt, "qed") ||
+           !strcmp(fmt, "vmdk");
+}
+
+/* Create the protocol layer: an empty file (or a raw one of full size). */
+static int create_protocol(struct copy *c, bc_error *err)
+{
+    unsigned long long size = strcmp(c->format, "raw") == 0
+                                  ? c->disk.virtual_size : 0;
+    json_object *opts, *loc;
+    struct stat st;
+
+    if (c->dest.type == BC_DEST_FILE) {
+        opts = json_object_new_object();
+        bc_json_add_str(opts, "driver", "file");
+        bc_json_add_str(opts, "filename", c->dest.path);
+        bc_json_add_int(opts, "size", (int64_t)size);
+    } else {
+        /* Network protocols take their connection as a "location". */
+        if (!(loc = bc_dest_protocol_options(&c->dest, NULL, err)))
+            return -1;
+        opts = json_object_new_object();
+        bc_json_add_str(opts, "driver", c->dest.protocol);
+        json_object_object_del(loc, "driver");
+        bc_json_add(opts, "location", loc);
+        bc_json_add_int(opts, "size", (int64_t)size);
+    }
+    if (create_image(c, opts, err) < 0) {
+        /* A half-created file is still one the tool made. */
+        if (c->dest.type == BC_DEST_FILE && !bc_conn_is_dry_run(c->conn) &&
+            lstat(c->dest.path, &st) == 0 && S_ISREG(st.st_mode)) {
+            c->created_file = true;
+            c->created_dev = st.st_dev;
+            c->created_ino = st.st_ino;
+        }
+        return -1;
+    }
+    if (c->dest.type == BC_DEST_FILE && !bc_conn_is_dry_run(c->conn)) {
+        if (lstat(c->dest.path, &st) < 0)
+            return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
+                                      "QEMU did not create '%s'",
+                                      c->dest.path);
+        c->created_file = true;
+        c->created_dev = st.st_dev;
+        c->created_ino = st.st_ino;
+    }
+    return 0;
+}
+
+static int add_protocol_node(struct copy *c, bc_error *err)
+{
+    json_object *opts = bc_dest_protocol_options(&c->dest, c->proto_node, err);
+
+    if (!opts)
+        return -1;
+    /* Zero ranges become discards, which the mirror does not charge
+     * against the bandwidth limit. */
+    bc_json_add_str(opts, "discard", "unmap");
+    if (bc_conn_change(c->conn, "blockdev-add", opts, NULL, err) < 0)
+        return -1;
+    c->added_proto = true;
+    return 0;
+}
+
+static int create_format(struct copy *c, bc_error *err)
+{
+    json_object *opts = json_object_new_object();
+    bool shallow = c->flags & BC_BLOCK_COPY_SHALLOW;
+
+    bc_json_add_str(opts, "driver", c->format);
+    bc_json_add_str(opts, "file", c->proto_node);
+    bc_json_add_int(opts, "size", (int64_t)c->disk.virtual_size);
+    if (strcmp(c->format, "qcow2") == 0 && c->disk.cluster_size &&
+        c->disk.format && strcmp(c->disk.format, "qcow2") == 0)
+        bc_json_add_int(opts, "cluster-size", (int64_t)c->disk.cluster_size);
+    if (shallow && c->disk.backing_file) {
+        bc_json_add_str(opts, "backing-file", c->disk.backing_file);
+        if (c->disk.backing_format)
+            bc_json_add_str(opts, "backing-fmt", c->disk.backing_format);
+    }
+    return create_image(c, opts, err);
+}
+
+/* The size QEMU sees for node 'name', or 0 if it cannot be told. */
+static unsigned long long node_size(struct copy *c, const char *name,
+                                    bc_error *err)
+{
+    json_object *nodes = NULL;
+    unsigned long long size = 0;
+    size_t i, n;
+
+    if (bc_conn_query(c->conn, "query-named-block-nodes",
+                      bc_json_add_bool(json_object_new_object(), "flat", true),
+                      &nodes, err) < 0)
+        return 0;
+    n = json_object_is_type(nodes, json_type_array)
+            ? json_object_array_length(nodes) : 0;
+    for (i = 0; i < n; i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        const char *nn = bc_json_str(node, "node-name");
+
+        if (nn && strcmp(nn, name) == 0)
+            size = bc_json_uint(bc_json_get(node, "image"), "virtual-size", 0);
+    }
+    json_object_put(nodes);
+    return size;
+}
+
+static int add_format_node(struct copy *c, bc_error *err)
+{
+    json_object *opts = json_object_new_object();
+    bool reuse = c->flags & BC_BLOCK_COPY_REUSE_EXT;
+    bool raw = strcmp(c->format, "raw") == 0;
+    bool dry = bc_conn_is_dry_run(c->conn);
+    unsigned long long have = 0, want = c->disk.virtual_size;
+
+    /* A reused raw destination may be larger (a block device usually
+     * is): the guest must still see exactly its own disk size. */
+    if (reuse && raw && !dry) {
+        if (!(have = node_size(c, c->proto_node, err)) && bc_error_isset(err))
+            goto error;
+        if (have && have < want) {
+            bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' (%llu "
+                         "bytes) is smaller than the disk (%llu bytes)",
+                         c->dest_name, have, want);
+            goto error;
+        }
+        if (have > want && c->dest.type != BC_DEST_BLOCK) {
+            bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' is %llu "
+                         "bytes, but the disk is %llu bytes", c->dest_name,
+                         have, want);
+            goto error;
+        }
+    }
+
+    bc_json_add_str(opts, "driver", c->format);
+    bc_json_add_str(opts, "node-name", c->fmt_node);
+    bc_json_add_str(opts, "file", c->proto_node);
+    bc_json_add_str(opts, "discard", "unmap");
+    if (raw && have > want)
+        bc_json_add_int(opts, "size", (int64_t)want);
+    /* A full copy holds all the data: the destination must not show its
+     * own backing file.  A shallow one opens the chain its header names. */
+    if (format_has_backing(c->format) && !(c->flags & BC_BLOCK_COPY_SHALLOW))
+        bc_json_add_null(opts, "backing");
+    if (bc_conn_change(c->conn, "blockdev-add", opts, NULL, err) < 0)
+        return -1;
+    c->added_fmt = true;
+
+    if (reuse && !raw && !dry) {
+        have = node_size(c, c->fmt_node, err);
+        if (bc_error_isset(err))
+            return -1;
+        if (have != want)
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' has a virtual size of %llu "
+                                "bytes, but the disk has %llu bytes",
+                                c->dest_name, have, want);
+    }
+    return 0;
+
+ error:
+    json_object_put(opts);
+    return -1;
+}
+
+static int start_mirror(struct copy *c, bc_error *err)
+{
+    json_object *args = json_object_new_object();
+
+    bc_json_add_str(args, "job-id", c->job_id);
+    bc_json_add_str(args, "device", c->disk.node ? c->disk.node
+                                                 : c->disk.drive);
+    bc_json_add_str(args, "target", c->fmt_node);
+    bc_json_add_str(args, "sync", (c->flags & BC_BLOCK_COPY_SHALLOW) ? "top"
+                                                                     : "full");
+    if (c->has_bandwidth)
+        bc_json_add_int(args, "speed", (int64_t)c->bandwidth);
+    if (c->granularity)
+        bc_json_add_int(args, "granularity", c->granularity);
+    if (c->buf_size)
+        bc_json_add_int(args, "buf-size", (int64_t)c->buf_size);
+    if (c->flags & BC_BLOCK_COPY_SYNCHRONOUS_WRITES)
+        bc_json_add_str(args, "copy-mode", "write-blocking");
+    if (c->flags & BC_BLOCK_COPY_TARGET_ZEROED)
+        bc_json_add_bool(args, "target-is-zero", true);
+    /* The job stays until dismissed, so that its outcome can be read by
+     * whoever waits for it, even a later run of the tool. */
+    bc_json_add_bool(args, "auto-dismiss", false);
+    return bc_conn_change(c->conn, "blockdev-mirror", args, NULL, err);
+}
+
+/* Undo what was done, newest first.  Errors here change nothing more. */
+static void roll_back(struct copy *c)
+{
+    struct stat st;
+
+    if (bc_conn_is_dry_run(c->conn))
+        return;
+    if (c->added_fmt)
+        bc_conn_change(c->conn, "blockdev-del",
+                       bc_json_add_str(json_object_new_object(), "node-name",
+                                       c->fmt_node), NULL, NULL);
+    if (c->added_proto)
+        bc_conn_change(c->conn, "blockdev-del",
+                       bc_json_add_str(json_object_new_object(), "node-name",
+                                       c->proto_node), NULL, NULL);
+    /* Remove the file only if it is still the one QEMU made for us. */
+    if (c->created_file && lstat(c->dest.path, &st) == 0 &&
+        st.st_dev == c->created_dev && st.st_ino == c->created_ino)
+        unlink(c->dest.path);
+}
+
+static void copy_clear(struct copy *c)
+{
+    bc_disk_clear(&c->disk);
+    bc_dest_clear(&c->dest);
+    free(c->dest_name);
+    free(c->format);
+    free(c->job_id);
+}
+
+int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
+                  const bc_typed_param *params, int nparams,
+                  unsigned int flags, bc_error *err)
+{
+    const unsigned int known = BC_BLOCK_COPY_SHALLOW |
+                               BC_BLOCK_COPY_REUSE_EXT |
+                               BC_BLOCK_COPY_TRANSIENT_JOB |
+                               BC_BLOCK_COPY_SYNCHRONOUS_WRITES |
+                               BC_BLOCK_COPY_TARGET_ZEROED;
+    struct copy c;
+    bc_error local;
+    bool has;
+    int ret = -1;
+
+    memset(&c, 0, sizeof(c));
+    c.conn = conn;
+    c.flags = flags;
+    bc_error_init(&local);
+    if (!err)
+        err = &local;
+
+    if (!conn || !disk || !destxml) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "missing connection, disk or "
+                     "destination");
+        goto out;
+    }
+    if (flags & ~known) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "unsupported flags 0x%x",
+                     flags & ~known);
+        goto out;
+    }
+    if (check_params(&c, params, nparams, err) < 0 ||
+        bc_dest_parse(destxml, strlen(destxml), &c.dest, err) < 0)
+        goto out;
+    if (!(c.dest_name = bc_dest_describe(&c.dest))) {
+        bc_set_error_oom(err);
+        goto out;
+    }
+    if (check_disk(&c, disk, err) < 0)
+        goto out;
+    if (c.dest.type != BC_DEST_NETWORK && check_local_dest(&c, err) < 0)
+        goto out;
+
+    c.create = !(flags & BC_BLOCK_COPY_REUSE_EXT);
+    if (c.create && !bc_dest_can_create(&c.dest)) {
+        bc_set_error(err, BC_ERR_INVALID_ARG,
+                     "QEMU cannot create images over %s: create '%s' first "
+                     "and use --reuse-external", c.dest.protocol,
+                     c.dest_name);
+        goto out;
+    }
+    if (choose_format(&c, err) < 0)
+        goto out;
+    if (flags & BC_BLOCK_COPY_TARGET_ZEROED) {
+        if (mirror_has_target_is_zero(conn, &has, err) < 0)
+            goto out;
+        if (!has) {
+            int maj, min, mic;
+
+            bc_conn_get_qemu_version(conn, &maj, &min, &mic);
+            bc_set_error(err, BC_ERR_UNSUPPORTED,
+                         "this QEMU (%d.%d.%d) cannot be told that the "
+                         "destination is zeroed (blockdev-mirror has no "
+                         "target-is-zero)", maj, min, mic);
+            goto out;
+        }
+    }
+    if (choose_node_names(&c, err) < 0)
+        goto out;
+
+    /* From here on the VM changes; every failure rolls back. */
+    if (c.create && create_protocol(&c, err) < 0)
+        goto fail;
+    if (add_protocol_node(&c, err) < 0)
+        goto fail;
+    if (c.create && strcmp(c.format, "raw") != 0 && create_format(&c, err) < 0)
+        goto fail;
+    if (add_format_node(&c, err) < 0 || start_mirror(&c, err) < 0)
+        goto fail;
+    ret = 0;
+    goto out;
+
+ fail:
+    roll_back(&c);
+ out:
+    copy_clear(&c);
+    return ret;
+}

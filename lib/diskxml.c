@@ -1,0 +1,753 @@
+/*
+ * The destination <disk> element, as virsh blockcopy --xml reads it.
+ *
+ * The document comes from a user and may be hostile, so the parser is
+ * boxed in: a DOCTYPE stops it at once (no DTD, so no entity can be
+ * declared, expanded or fetched), the network is off, and the size is
+ * bounded before libxml2 sees a byte.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlsave.h>
+
+#include "diskxml.h"
+#include "jsonutil.h"
+
+/* Formats QEMU can write to.  Anything else is refused by name. */
+static const char *const writable_formats[] = {
+    "raw", "qcow2", "qed", "vmdk", "vdi", "vhdx", "vpc", NULL
+};
+
+/* Network protocols that QEMU can write to, and those it can only read. */
+static const char *const writable_protocols[] = {
+    "nbd", "rbd", "gluster", "iscsi", "ssh", "nfs", NULL
+};
+static const char *const readonly_protocols[] = {
+    "http", "https", "ftp", "ftps", "tftp", NULL
+};
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+static void host_clear(bc_dest_host *h)
+{
+    free(h->name);
+    free(h->port);
+    free(h->transport);
+    free(h->socket);
+}
+
+void bc_dest_clear(bc_dest *dest)
+{
+    size_t i;
+
+    if (!dest)
+        return;
+    free(dest->format);
+    free(dest->path);
+    free(dest->protocol);
+    free(dest->name);
+    for (i = 0; i < dest->nhosts; i++)
+        host_clear(&dest->hosts[i]);
+    free(dest->hosts);
+    free(dest->auth_username);
+    free(dest->backing_path);
+    free(dest->backing_format);
+    memset(dest, 0, sizeof(*dest));
+}
+
+/* ---- parsing ------------------------------------------------------- */
+
+struct parse_state {
+    bool dtd_refused;
+};
+
+/* libxml2 calls this on <!DOCTYPE ...>, before the internal subset. */
+static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext,
+                       const xmlChar *sys)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    st->dtd_refused = true;
+    xmlStopParser(ctxt);
+}
+
+/* Errors are collected from the context afterwards, never printed. */
+static void quiet_error(void *ctx, xmlErrorPtr error)
+{
+}
+
+static char *attr(xmlNodePtr node, const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(node, (const xmlChar *)name);
+    char *s;
+
+    if (!v)
+        return NULL;
+    s = strdup((const char *)v);
+    xmlFree(v);
+    return s;
+}
+
+static bool is_elem(xmlNodePtr node, const char *name)
+{
+    return node->type == XML_ELEMENT_NODE &&
+           strcmp((const char *)node->name, name) == 0;
+}
+
+static xmlNodePtr child(xmlNodePtr parent, const char *name)
+{
+    xmlNodePtr n;
+
+    for (n = parent->children; n; n = n->next)
+        if (is_elem(n, name))
+            return n;
+    return NULL;
+}
+
+static int xml_error(bc_error *err, xmlNodePtr node, const char *fmt, ...)
+    BC_PRINTF(3, 4);
+
+static int xml_error(bc_error *err, xmlNodePtr node, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (node && xmlGetLineNo(node) > 0)
+        return bc_set_error(err, BC_ERR_XML, "destination XML, line %ld: %s",
+                            xmlGetLineNo(node), msg);
+    return bc_set_error(err, BC_ERR_XML, "destination XML: %s", msg);
+}
+
+static int parse_port(xmlNodePtr node, const char *port, bc_error *err)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(port, &end, 10);
+    if (!*port || *end || errno || v < 1 || v > 65535)
+        return xml_error(err, node, "port '%s' is out of range (1-65535)",
+                         port);
+    return 0;
+}
+
+static int parse_hosts(xmlNodePtr source, bc_dest *dest, bc_error *err)
+{
+    xmlNodePtr n;
+    size_t count = 0;
+
+    for (n = source->children; n; n = n->next)
+        if (is_elem(n, "host"))
+            count++;
+    if (count == 0)
+        return 0;
+    if (!(dest->hosts = calloc(count, sizeof(*dest->hosts))))
+        return bc_set_error_oom(err);
+
+    for (n = source->children; n; n = n->next) {
+        bc_dest_host *h;
+
+        if (!is_elem(n, "host"))
+            continue;
+        h = &dest->hosts[dest->nhosts++];
+        h->name = attr(n, "name");
+        h->port = attr(n, "port");
+        h->transport = attr(n, "transport");
+        h->socket = attr(n, "socket");
+        if (h->transport && strcmp(h->transport, "tcp") != 0 &&
+            strcmp(h->transport, "unix") != 0 &&
+            strcmp(h->transport, "rdma") != 0)
+            return xml_error(err, n, "unknown host transport '%s'",
+                             h->transport);
+        if (h->transport && strcmp(h->transport, "unix") == 0) {
+            if (!h->socket || !*h->socket)
+                return xml_error(err, n, "host with transport 'unix' has no "
+                                 "socket attribute");
+            if (h->socket[0] != '/')
+                return xml_error(err, n, "host socket '%s' is not an "
+                                 "absolute path", h->socket);
+        } else {
+            if (!h->name || !*h->name)
+                return xml_error(err, n, "host has no name attribute");
+            if (h->port && parse_port(n, h->port, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
+{
+    xmlNodePtr auth;
+
+    dest->protocol = attr(source, "protocol");
+    dest->name = attr(source, "name");
+    if (!dest->protocol || !*dest->protocol)
+        return xml_error(err, source, "network <source> has no protocol "
+                         "attribute");
+    if (in_list(readonly_protocols, dest->protocol))
+        return xml_error(err, source, "protocol '%s' is read-only in QEMU "
+                         "and cannot be a copy destination", dest->protocol);
+    if (!in_list(writable_protocols, dest->protocol))
+        return xml_error(err, source, "unknown network protocol '%s'",
+                         dest->protocol);
+    if (!dest->name || !*dest->name) {
+        /* An NBD server may export a single unnamed image. */
+        if (strcmp(dest->protocol, "nbd") != 0)
+            return xml_error(err, source, "network <source> with protocol "
+                             "'%s' has no name attribute", dest->protocol);
+        free(dest->name);
+        dest->name = NULL;
+    }
+    if (parse_hosts(source, dest, err) < 0)
+        return -1;
+    if (dest->nhosts == 0 && strcmp(dest->protocol, "rbd") != 0)
+        return xml_error(err, source, "network <source> with protocol '%s' "
+                         "has no <host>", dest->protocol);
+
+    /* libvirt accepts <auth> inside <source> and, in older XML, beside it. */
+    auth = child(source, "auth");
+    if (!auth && source->parent)
+        auth = child(source->parent, "auth");
+    if (auth) {
+        dest->auth_username = attr(auth, "username");
+        if (!dest->auth_username || !*dest->auth_username)
+            return xml_error(err, auth, "<auth> has no username attribute");
+    }
+    return 0;
+}
+
+static int parse_backing(xmlNodePtr bs, bc_dest *dest, bc_error *err)
+{
+    xmlNodePtr src = child(bs, "source"), fmt = child(bs, "format");
+
+    /* An empty <backingStore/> means "no backing file", as in libvirt. */
+    if (!src)
+        return 0;
+    dest->has_backing = true;
+    dest->backing_path = attr(src, "file");
+    if (!dest->backing_path)
+        dest->backing_path = attr(src, "dev");
+    if (fmt)
+        dest->backing_format = attr(fmt, "type");
+    return 0;
+}
+
+static int parse_disk(xmlNodePtr root, bc_dest *dest, bc_error *err)
+{
+    xmlNodePtr source, driver, bs;
+    char *type = attr(root, "type");
+    int ret = -1;
+
+    if (!type || strcmp(type, "file") == 0) {
+        dest->type = BC_DEST_FILE;
+    } else if (strcmp(type, "block") == 0) {
+        dest->type = BC_DEST_BLOCK;
+    } else if (strcmp(type, "network") == 0) {
+        dest->type = BC_DEST_NETWORK;
+    } else if (strcmp(type, "volume") == 0 || strcmp(type, "dir") == 0) {
+        xml_error(err, root, "disk type '%s' cannot be a copy destination "
+                  "(use type 'file', 'block' or 'network')", type);
+        goto out;
+    } else {
+        xml_error(err, root, "unknown disk type '%s'", type);
+        goto out;
+    }
+
+    if (child(root, "readonly")) {
+        xml_error(err, child(root, "readonly"),
+                  "a copy destination cannot be <readonly/>");
+        goto out;
+    }
+    if (child(root, "shareable")) {
+        xml_error(err, child(root, "shareable"),
+                  "a copy destination cannot be <shareable/>");
+        goto out;
+    }
+
+    if ((driver = child(root, "driver"))) {
+        dest->format = attr(driver, "type");
+        if (dest->format && !in_list(writable_formats, dest->format)) {
+            xml_error(err, driver, "unknown or unsupported destination "
+                      "format '%s'", dest->format);
+            goto out;
+        }
+    }
+
+    if (!(source = child(root, "source"))) {
+        xml_error(err, root, "<disk> has no <source>");
+        goto out;
+    }
+    switch (dest->type) {
+    case BC_DEST_FILE:
+    case BC_DEST_BLOCK: {
+        const char *want = dest->type == BC_DEST_FILE ? "file" : "dev";
+
+        dest->path = attr(source, want);
+        if (!dest->path || !*dest->path) {
+            xml_error(err, source, "<source> of a disk of type '%s' has no "
+                      "%s attribute", dest->type == BC_DEST_FILE ? "file"
+                      : "block", want);
+            goto out;
+        }
+        if (dest->path[0] != '/') {
+            xml_error(err, source, "destination '%s' is not an absolute path",
+                      dest->path);
+            goto out;
+        }
+        break;
+    }
+    case BC_DEST_NETWORK:
+        if (parse_network(source, dest, err) < 0)
+            goto out;
+        break;
+    }
+
+    if ((bs = child(root, "backingStore")) && parse_backing(bs, dest, err) < 0)
+        goto out;
+    ret = 0;
+
+ out:
+    free(type);
+    return ret;
+}
+
+int bc_dest_parse(const char *xml, size_t len, bc_dest *dest, bc_error *err)
+{
+    struct parse_state st = { false };
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr root;
+    int ret = -1;
+
+    memset(dest, 0, sizeof(*dest));
+    if (len > BC_DEST_XML_MAX)
+        return bc_set_error(err, BC_ERR_XML,
+                            "destination XML is larger than %d KiB",
+                            BC_DEST_XML_MAX / 1024);
+    if (len == 0)
+        return bc_set_error(err, BC_ERR_XML, "destination XML is empty");
+
+    if (!(ctxt = xmlNewParserCtxt()))
+        return bc_set_error_oom(err);
+    ctxt->_private = &st;
+    ctxt->sax->internalSubset = refuse_dtd;
+    ctxt->sax->externalSubset = refuse_dtd;
+    ctxt->sax->serror = quiet_error;
+    ctxt->sax->error = NULL;
+    ctxt->sax->warning = NULL;
+
+    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR |
+                            XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+    if (st.dtd_refused) {
+        bc_set_error(err, BC_ERR_XML, "destination XML, line %d: a DOCTYPE "
+                     "(DTD) is not allowed in a destination document",
+                     ctxt->input ? ctxt->input->line : 0);
+        goto out;
+    }
+    if (!doc || !ctxt->wellFormed) {
+        xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
+        char msg[512];
+        size_t n;
+
+        bc_strlcpy(msg, e && e->message ? e->message : "not well-formed",
+                   sizeof(msg));
+        n = strlen(msg);
+        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            msg[--n] = '\0';
+        bc_set_error(err, BC_ERR_XML,
+                     "destination XML is not well-formed, line %d, column "
+                     "%d: %s", e ? e->line : 0, e ? e->int2 : 0, msg);
+        goto out;
+    }
+
+    root = xmlDocGetRootElement(doc);
+    if (!root || !is_elem(root, "disk")) {
+        bc_set_error(err, BC_ERR_XML,
+                     "destination XML: root element is <%s>, expected <disk>",
+                     root ? (const char *)root->name : "");
+        goto out;
+    }
+    if (parse_disk(root, dest, err) < 0)
+        goto out;
+    ret = 0;
+
+ out:
+    if (ret < 0)
+        bc_dest_clear(dest);
+    xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return ret;
+}
+
+/* ---- formatting ---------------------------------------------------- */
+
+static void set_prop(xmlNodePtr node, const char *name, const char *value)
+{
+    if (value)
+        xmlNewProp(node, (const xmlChar *)name, (const xmlChar *)value);
+}
+
+static xmlNodePtr new_child(xmlNodePtr parent, const char *name)
+{
+    return xmlNewChild(parent, NULL, (const xmlChar *)name, NULL);
+}
+
+char *bc_dest_format(const bc_dest *dest, bc_error *err)
+{
+    static const char *const types[] = { "file", "block", "network" };
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr root, src, n;
+    xmlBufferPtr buf = NULL;
+    xmlSaveCtxtPtr save;
+    char *out = NULL;
+    size_t i;
+
+    if (!doc)
+        goto oom;
+    root = xmlNewNode(NULL, (const xmlChar *)"disk");
+    xmlDocSetRootElement(doc, root);
+    set_prop(root, "type", types[dest->type]);
+    if (dest->format) {
+        n = new_child(root, "driver");
+        set_prop(n, "type", dest->format);
+    }
+    src = new_child(root, "source");
+    switch (dest->type) {
+    case BC_DEST_FILE:
+        set_prop(src, "file", dest->path);
+        break;
+    case BC_DEST_BLOCK:
+        set_prop(src, "dev", dest->path);
+        break;
+    case BC_DEST_NETWORK:
+        set_prop(src, "protocol", dest->protocol);
+        set_prop(src, "name", dest->name);
+        for (i = 0; i < dest->nhosts; i++) {
+            n = new_child(src, "host");
+            set_prop(n, "name", dest->hosts[i].name);
+            set_prop(n, "port", dest->hosts[i].port);
+            set_prop(n, "transport", dest->hosts[i].transport);
+            set_prop(n, "socket", dest->hosts[i].socket);
+        }
+        if (dest->auth_username) {
+            n = new_child(src, "auth");
+            set_prop(n, "username", dest->auth_username);
+        }
+        break;
+    }
+    if (dest->has_backing) {
+        xmlNodePtr bs = new_child(root, "backingStore");
+
+        set_prop(bs, "type", "file");
+        if (dest->backing_format) {
+            n = new_child(bs, "format");
+            set_prop(n, "type", dest->backing_format);
+        }
+        n = new_child(bs, "source");
+        set_prop(n, "file", dest->backing_path);
+    }
+
+    if (!(buf = xmlBufferCreate()))
+        goto oom;
+    save = xmlSaveToBuffer(buf, NULL, XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+    if (!save)
+        goto oom;
+    xmlSaveTree(save, root);
+    xmlSaveClose(save);
+    if (!(out = strdup((const char *)xmlBufferContent(buf))))
+        goto oom;
+    xmlBufferFree(buf);
+    xmlFreeDoc(doc);
+    return out;
+
+ oom:
+    if (buf)
+        xmlBufferFree(buf);
+    xmlFreeDoc(doc);
+    bc_set_error_oom(err);
+    return NULL;
+}
+
+/* ---- mapping to QEMU ----------------------------------------------- */
+
+bool bc_format_is_writable(const char *format)
+{
+    return format && in_list(writable_formats, format);
+}
+
+bool bc_dest_can_create(const bc_dest *dest)
+{
+    if (dest->type == BC_DEST_FILE)
+        return true;
+    if (dest->type == BC_DEST_NETWORK)
+        return strcmp(dest->protocol, "nbd") != 0 &&
+               strcmp(dest->protocol, "iscsi") != 0;
+    return false;
+}
+
+static const char *host_port(const bc_dest_host *h, const char *def)
+{
+    return h->port ? h->port : def;
+}
+
+static bool host_is_unix(const bc_dest_host *h)
+{
+    return h->transport && strcmp(h->transport, "unix") == 0;
+}
+
+/* A QAPI SocketAddress for one host. */
+static json_object *socket_address(const bc_dest_host *h, const char *port)
+{
+    json_object *o = json_object_new_object();
+
+    if (host_is_unix(h)) {
+        bc_json_add_str(o, "type", "unix");
+        bc_json_add_str(o, "path", h->socket);
+    } else {
+        bc_json_add_str(o, "type", "inet");
+        bc_json_add_str(o, "host", h->name);
+        bc_json_add_str(o, "port", host_port(h, port));
+    }
+    return o;
+}
+
+/* Split "a/b" at the first slash into two new strings. */
+static int split_name(const bc_dest *dest, const char *what, char **first,
+                      char **rest, bc_error *err)
+{
+    const char *slash = dest->name ? strchr(dest->name, '/') : NULL;
+
+    if (!slash || slash == dest->name || !slash[1])
+        return bc_set_error(err, BC_ERR_XML,
+                            "destination XML: %s name '%s' must be '%s'",
+                            dest->protocol, dest->name ? dest->name : "",
+                            what);
+    *first = strndup(dest->name, slash - dest->name);
+    *rest = strdup(slash + 1);
+    if (!*first || !*rest) {
+        free(*first);
+        free(*rest);
+        return bc_set_error_oom(err);
+    }
+    return 0;
+}
+
+static int network_options(const bc_dest *dest, json_object *o, bc_error *err)
+{
+    const char *proto = dest->protocol;
+    char *a = NULL, *b = NULL;
+    size_t i;
+
+    bc_json_add_str(o, "driver", proto);
+    if (strcmp(proto, "nbd") == 0) {
+        if (dest->nhosts != 1)
+            return bc_set_error(err, BC_ERR_XML, "destination XML: nbd takes "
+                                "exactly one <host>, not %zu", dest->nhosts);
+        bc_json_add(o, "server", socket_address(&dest->hosts[0], "10809"));
+        bc_json_add_str(o, "export", dest->name);
+    } else if (strcmp(proto, "rbd") == 0) {
+        json_object *servers = json_object_new_array();
+
+        if (split_name(dest, "pool/image", &a, &b, err) < 0) {
+            json_object_put(servers);
+            return -1;
+        }
+        bc_json_add_str(o, "pool", a);
+        bc_json_add_str(o, "image", b);
+        for (i = 0; i < dest->nhosts; i++) {
+            json_object *s = json_object_new_object();
+
+            bc_json_add_str(s, "host", dest->hosts[i].name);
+            bc_json_add_str(s, "port", host_port(&dest->hosts[i], "6789"));
+            json_object_array_add(servers, s);
+        }
+        if (dest->nhosts)
+            bc_json_add(o, "server", servers);
+        else
+            json_object_put(servers);
+        if (dest->auth_username)
+            bc_json_add_str(o, "user", dest->auth_username);
+    } else if (strcmp(proto, "gluster") == 0) {
+        json_object *servers = json_object_new_array();
+
+        if (split_name(dest, "volume/path", &a, &b, err) < 0) {
+            json_object_put(servers);
+            return -1;
+        }
+        bc_json_add_str(o, "volume", a);
+        bc_json_add_str(o, "path", b);
+        for (i = 0; i < dest->nhosts; i++)
+            json_object_array_add(servers,
+                                  socket_address(&dest->hosts[i], "24007"));
+        bc_json_add(o, "server", servers);
+    } else if (strcmp(proto, "iscsi") == 0) {
+        char portal[512];
+        const bc_dest_host *h = &dest->hosts[0];
+        char *end;
+        long lun;
+
+        if (split_name(dest, "target-iqn/lun", &a, &b, err) < 0)
+            return -1;
+        errno = 0;
+        lun = strtol(b, &end, 10);
+        if (!*b || *end || errno || lun < 0 || lun > 255) {
+            free(a);
+            free(b);
+            return bc_set_error(err, BC_ERR_XML, "destination XML: iscsi "
+                                "LUN '%s' is not a number in 0-255",
+                                strchr(dest->name, '/') + 1);
+        }
+        if (host_is_unix(h)) {
+            free(a);
+            free(b);
+            return bc_set_error(err, BC_ERR_XML, "destination XML: iscsi "
+                                "needs a TCP host");
+        }
+        snprintf(portal, sizeof(portal), strchr(h->name, ':') ? "[%s]:%s"
+                 : "%s:%s", h->name, host_port(h, "3260"));
+        bc_json_add_str(o, "transport", "tcp");
+        bc_json_add_str(o, "portal", portal);
+        bc_json_add_str(o, "target", a);
+        bc_json_add_int(o, "lun", lun);
+        if (dest->auth_username)
+            bc_json_add_str(o, "user", dest->auth_username);
+    } else if (strcmp(proto, "ssh") == 0 || strcmp(proto, "nfs") == 0) {
+        const bc_dest_host *h = &dest->hosts[0];
+        json_object *server = json_object_new_object();
+        bool ssh = proto[0] == 's';
+
+        if (host_is_unix(h)) {
+            json_object_put(server);
+            return bc_set_error(err, BC_ERR_XML, "destination XML: %s needs "
+                                "a TCP host", proto);
+        }
+        if (ssh) {
+            bc_json_add_str(server, "host", h->name);
+            bc_json_add_str(server, "port", host_port(h, "22"));
+            if (dest->auth_username)
+                bc_json_add_str(o, "user", dest->auth_username);
+        } else {
+            bc_json_add_str(server, "type", "inet");
+            bc_json_add_str(server, "host", h->name);
+        }
+        bc_json_add(o, "server", server);
+        bc_json_add_str(o, "path", dest->name);
+    }
+    free(a);
+    free(b);
+    return 0;
+}
+
+json_object *bc_dest_protocol_options(const bc_dest *dest,
+                                      const char *node_name, bc_error *err)
+{
+    json_object *o = json_object_new_object();
+
+    if (!o) {
+        bc_set_error_oom(err);
+        return NULL;
+    }
+    if (node_name)
+        bc_json_add_str(o, "node-name", node_name);
+    switch (dest->type) {
+    case BC_DEST_FILE:
+        bc_json_add_str(o, "driver", "file");
+        bc_json_add_str(o, "filename", dest->path);
+        break;
+    case BC_DEST_BLOCK:
+        bc_json_add_str(o, "driver", "host_device");
+        bc_json_add_str(o, "filename", dest->path);
+        break;
+    case BC_DEST_NETWORK:
+        if (network_options(dest, o, err) < 0) {
+            json_object_put(o);
+            return NULL;
+        }
+        break;
+    }
+    return o;
+}
+
+char *bc_dest_describe(const bc_dest *dest)
+{
+    const bc_dest_host *h;
+    char *s = NULL;
+    int rc;
+
+    if (dest->type != BC_DEST_NETWORK)
+        return strdup(dest->path);
+    h = dest->nhosts ? &dest->hosts[0] : NULL;
+    if (h && host_is_unix(h))
+        rc = asprintf(&s, "%s+unix:///%s?socket=%s", dest->protocol,
+                      dest->name ? dest->name : "", h->socket);
+    else if (h)
+        rc = asprintf(&s, "%s://%s%s%s/%s", dest->protocol, h->name,
+                      h->port ? ":" : "", h->port ? h->port : "",
+                      dest->name ? dest->name : "");
+    else
+        rc = asprintf(&s, "%s:%s", dest->protocol, dest->name);
+    return rc < 0 ? NULL : s;
+}
+
+/* ---- public helpers ------------------------------------------------ */
+
+char *bc_dest_xml_from_path(const char *path, const char *format, bool block,
+                            bc_error *err)
+{
+    bc_dest dest;
+    char *xml = NULL;
+
+    memset(&dest, 0, sizeof(dest));
+    if (!path || !*path) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "no destination given");
+        return NULL;
+    }
+    if (path[0] != '/') {
+        bc_set_error(err, BC_ERR_INVALID_ARG,
+                     "destination '%s' is not an absolute path", path);
+        return NULL;
+    }
+    if (format && !bc_format_is_writable(format)) {
+        bc_set_error(err, BC_ERR_INVALID_ARG,
+                     "unknown or unsupported destination format '%s'", format);
+        return NULL;
+    }
+    dest.type = block ? BC_DEST_BLOCK : BC_DEST_FILE;
+    dest.path = (char *)path;
+    dest.format = (char *)format;
+    xml = bc_dest_format(&dest, err);
+    return xml;
+}
+
+char *bc_dest_xml_canonical(const char *xml, bc_error *err)
+{
+    bc_dest dest;
+    char *out;
+
+    if (!xml) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "no destination XML given");
+        return NULL;
+    }
+    if (bc_dest_parse(xml, strlen(xml), &dest, err) < 0)
+        return NULL;
+    out = bc_dest_format(&dest, err);
+    bc_dest_clear(&dest);
+    return out;
+}

@@ -1,0 +1,69 @@
+/*
+ * The destination <disk> element.  Internal.
+ */
+#ifndef BC_DISKXML_H
+#define BC_DISKXML_H
+
+#include <json-c/json.h>
+
+#include "internal.h"
+
+/* Documents larger than this are refused unread. */
+#define BC_DEST_XML_MAX (1024 * 1024)
+
+typedef enum {
+    BC_DEST_FILE,
+    BC_DEST_BLOCK,
+    BC_DEST_NETWORK,
+} bc_dest_type;
+
+typedef struct bc_dest_host {
+    char *name;                 /* host name or address */
+    char *port;                 /* decimal, or NULL for the default */
+    char *transport;            /* "tcp" (default), "unix", "rdma" */
+    char *socket;               /* transport unix: the socket path */
+} bc_dest_host;
+
+typedef struct bc_dest {
+    bc_dest_type type;
+    char *format;               /* <driver type=>, or NULL: not given */
+    char *path;                 /* file or block: the path */
+    char *protocol;             /* network: "nbd", "rbd", ... */
+    char *name;                 /* network: export, pool/image, ... */
+    bc_dest_host *hosts;
+    size_t nhosts;
+    char *auth_username;        /* network: <auth username=> */
+    bool has_backing;           /* <backingStore> with a source */
+    char *backing_path;
+    char *backing_format;
+} bc_dest;
+
+void bc_dest_clear(bc_dest *dest);
+
+/*
+ * Parse a <disk> element.  No DTD is loaded, no entity is expanded, the
+ * network is never touched and input above BC_DEST_XML_MAX is refused.
+ * Errors are BC_ERR_XML with the line and column where they can be told.
+ */
+int bc_dest_parse(const char *xml, size_t len, bc_dest *dest, bc_error *err);
+
+/* The canonical XML for 'dest' (what --print-xml shows); caller frees. */
+char *bc_dest_format(const bc_dest *dest, bc_error *err);
+
+/*
+ * The blockdev-add options of the protocol layer for 'dest' (the file,
+ * block device or network connection), named 'node_name'.  New reference.
+ */
+json_object *bc_dest_protocol_options(const bc_dest *dest,
+                                      const char *node_name, bc_error *err);
+
+/* True for a format name QEMU can write ("qcow2"). */
+bool bc_format_is_writable(const char *format);
+
+/* True when QEMU can create an image on this kind of destination. */
+bool bc_dest_can_create(const bc_dest *dest);
+
+/* A short description for messages: the path, or "nbd://host:port/name". */
+char *bc_dest_describe(const bc_dest *dest);
+
+#endif /* BC_DISKXML_H */

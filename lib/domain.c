@@ -1,0 +1,572 @@
+/*
+ * Finding a VM's monitor socket from what the user typed.
+ *
+ * Without libvirt there is no registry of VMs, so a name is looked up
+ * where sockets are conventionally kept ($BLOCKCOPY_SOCKET_DIRS), then
+ * among the running QEMU processes, whose command lines say both the
+ * VM's name (-name) and where its QMP monitor listens.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+#define DEFAULT_SOCKET_DIRS "/run/blockcopy:/run/qemu:/var/run/qemu-server"
+#define CMDLINE_MAX (1024 * 1024)
+
+static const char *socket_dirs(void)
+{
+    const char *dirs = getenv("BLOCKCOPY_SOCKET_DIRS");
+
+    return dirs ? dirs : DEFAULT_SOCKET_DIRS;
+}
+
+static char *prefixed(const char *prefix, const char *rest)
+{
+    char *s;
+
+    if (asprintf(&s, "%s%s", prefix, rest) < 0)
+        return NULL;
+    return s;
+}
+
+static bool is_socket(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* ---- socket directories -------------------------------------------- */
+
+/*
+ * Look for NAME.qmp, NAME.sock and NAME/qmp.sock in each directory of
+ * $BLOCKCOPY_SOCKET_DIRS.  Returns 1 with *path set, 0 when none exists.
+ */
+static int find_in_socket_dirs(const char *name, char **path, bc_error *err)
+{
+    static const char *const patterns[] = { "%s/%s.qmp", "%s/%s.sock",
+                                            "%s/%s/qmp.sock" };
+    char *copy, *dir, *save = NULL;
+    size_t i;
+    int ret = 0;
+
+    if (!(copy = strdup(socket_dirs())))
+        return bc_set_error_oom(err);
+    for (dir = strtok_r(copy, ":", &save); dir && ret == 0;
+         dir = strtok_r(NULL, ":", &save)) {
+        for (i = 0; i < BC_ARRAY_SIZE(patterns); i++) {
+            char *p;
+
+            if (asprintf(&p, patterns[i], dir, name) < 0) {
+                ret = bc_set_error_oom(err);
+                break;
+            }
+            if (is_socket(p)) {
+                *path = p;
+                ret = 1;
+                break;
+            }
+            free(p);
+        }
+    }
+    free(copy);
+    return ret;
+}
+
+/* ---- QEMU processes ------------------------------------------------ */
+
+typedef struct qemu_proc {
+    int pid;
+    char *name;
+    char *address;              /* the QMP monitor, or NULL */
+    bool hmp;                   /* it has a human monitor */
+} qemu_proc;
+
+static void proc_clear(qemu_proc *p)
+{
+    free(p->name);
+    free(p->address);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Read /proc/PID/cmdline into a NULL-terminated argv. */
+static char **read_cmdline(int pid)
+{
+    char path[64], *buf, **argv, *p;
+    size_t len = 0, n = 0, i;
+    ssize_t r;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    if (!(buf = malloc(CMDLINE_MAX + 1))) {
+        close(fd);
+        return NULL;
+    }
+    while (len < CMDLINE_MAX &&
+           (r = read(fd, buf + len, CMDLINE_MAX - len)) > 0)
+        len += (size_t)r;
+    close(fd);
+    buf[len] = '\0';
+    for (i = 0; i < len; i++)
+        if (buf[i] == '\0')
+            n++;
+    if (len == 0 || !(argv = calloc(n + 2, sizeof(*argv)))) {
+        free(buf);
+        return NULL;
+    }
+    /* argv[0] points at the buffer, so freeing argv[0] frees it all. */
+    for (i = 0, p = buf; p < buf + len && i <= n; p += strlen(p) + 1)
+        argv[i++] = p;
+    argv[i] = NULL;
+    return argv;
+}
+
+static bool is_qemu(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+
+    base = base ? base + 1 : argv0;
+    return bc_str_has_prefix(base, "qemu-system-") ||
+           !strcmp(base, "qemu-kvm") || !strcmp(base, "kvm");
+}
+
+/*
+ * The value of key 'key' in a QEMU option string ("socket,id=x,path=y"),
+ * with ",," unescaped; the first element counts as 'implied' if it has no
+ * '='.  Caller frees.
+ */
+static char *opt_get(const char *opts, const char *key, const char *implied)
+{
+    const char *p = opts;
+    bool first = true;
+
+    while (*p) {
+        const char *start = p, *eq = NULL;
+        char *val, *v;
+
+        /* Find the end of this element, honouring ",," escapes. */
+        while (*p && !(*p == ',' && p[1] != ',')) {
+            if (*p == ',' && p[1] == ',')
+                p++;
+            else if (*p == '=' && !eq)
+                eq = p;
+            p++;
+        }
+        if (eq ? (size_t)(eq - start) == strlen(key) &&
+                 !strncmp(start, key, eq - start)
+               : first && implied && !strcmp(implied, key)) {
+            const char *from = eq ? eq + 1 : start;
+
+            if (!(val = malloc(p - from + 1)))
+                return NULL;
+            for (v = val; from < p; from++) {
+                *v++ = *from;
+                if (*from == ',' && from[1] == ',')
+                    from++;
+            }
+            *v = '\0';
+            return val;
+        }
+        first = false;
+        if (*p == ',')
+            p++;
+    }
+    return NULL;
+}
+
+/* "unix:PATH,server=on" or "unix:path=PATH" or "tcp:H:P,server=on". */
+static char *address_from_spec(const char *spec, const char *cwd)
+{
+    char *rest, *path, *addr = NULL;
+
+    if (bc_str_has_prefix(spec, "unix:")) {
+        rest = strdup(spec + 5);
+        if (!rest)
+            return NULL;
+        path = bc_str_has_prefix(rest, "path=") ? opt_get(rest, "path", NULL)
+                                                : opt_get(rest, "path", "path");
+        free(rest);
+        if (!path)
+            return NULL;
+        if (path[0] != '/' && cwd) {
+            if (asprintf(&addr, "unix:%s/%s", cwd, path) < 0)
+                addr = NULL;
+        } else {
+            addr = prefixed("unix:", path);
+        }
+        free(path);
+        return addr;
+    }
+    if (bc_str_has_prefix(spec, "tcp:")) {
+        char *hp = opt_get(spec + 4, "host", "host");
+
+        if (hp) {
+            addr = prefixed("tcp:", hp);
+            free(hp);
+        }
+    }
+    return addr;
+}
+
+/* The address of a "-chardev socket,..." backend. */
+static char *address_from_chardev(const char *opts, const char *cwd)
+{
+    char *path = opt_get(opts, "path", NULL), *addr = NULL;
+
+    if (path) {
+        if (path[0] != '/' && cwd) {
+            if (asprintf(&addr, "unix:%s/%s", cwd, path) < 0)
+                addr = NULL;
+        } else {
+            addr = prefixed("unix:", path);
+        }
+        free(path);
+    } else {
+        char *host = opt_get(opts, "host", NULL);
+        char *port = opt_get(opts, "port", NULL);
+
+        if (port && asprintf(&addr, "tcp:%s:%s", host ? host : "localhost",
+                             port) < 0)
+            addr = NULL;
+        free(host);
+        free(port);
+    }
+    return addr;
+}
+
+static const char *arg_name(const char *a)
+{
+    /* QEMU takes "--opt" as "-opt". */
+    return a[0] == '-' && a[1] == '-' ? a + 1 : a;
+}
+
+static int parse_proc(int pid, char **argv, qemu_proc *p)
+{
+    char cwdlink[64], cwd[PATH_MAX];
+    ssize_t n;
+    int i, j;
+
+    snprintf(cwdlink, sizeof(cwdlink), "/proc/%d/cwd", pid);
+    n = readlink(cwdlink, cwd, sizeof(cwd) - 1);
+    if (n >= 0)
+        cwd[n] = '\0';
+
+    p->pid = pid;
+    for (i = 1; argv[i] && argv[i + 1]; i++) {
+        const char *a = arg_name(argv[i]), *v = argv[i + 1];
+
+        if (!strcmp(a, "-name")) {
+            free(p->name);
+            p->name = opt_get(v, "guest", "guest");
+        } else if ((!strcmp(a, "-qmp") || !strcmp(a, "-qmp-pretty")) &&
+                   !p->address) {
+            p->address = address_from_spec(v, n >= 0 ? cwd : NULL);
+        } else if (!strcmp(a, "-monitor")) {
+            p->hmp = true;
+        } else if (!strcmp(a, "-mon")) {
+            char *mode = opt_get(v, "mode", NULL);
+            char *chardev = opt_get(v, "chardev", "chardev");
+
+            if (mode && !strcmp(mode, "control") && chardev && !p->address) {
+                /* Find the socket chardev it names. */
+                for (j = 1; argv[j] && argv[j + 1]; j++) {
+                    char *id;
+
+                    if (strcmp(arg_name(argv[j]), "-chardev") ||
+                        !bc_str_has_prefix(argv[j + 1], "socket,"))
+                        continue;
+                    id = opt_get(argv[j + 1], "id", NULL);
+                    if (id && !strcmp(id, chardev))
+                        p->address = address_from_chardev(argv[j + 1],
+                                                          n >= 0 ? cwd : NULL);
+                    free(id);
+                }
+            } else {
+                p->hmp = true;
+            }
+            free(mode);
+            free(chardev);
+        }
+    }
+    return 0;
+}
+
+/* Every QEMU process this user can see. */
+static int scan_procs(qemu_proc **out, size_t *nout, bc_error *err)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    qemu_proc *list = NULL;
+    size_t n = 0, cap = 0;
+
+    *out = NULL;
+    *nout = 0;
+    if (!d)
+        return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
+                                  "cannot read /proc");
+    while ((de = readdir(d))) {
+        char **argv;
+        int pid;
+
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        pid = atoi(de->d_name);
+        if (!(argv = read_cmdline(pid)))
+            continue;
+        if (is_qemu(argv[0])) {
+            if (n == cap) {
+                qemu_proc *grown = realloc(list, (cap ? cap * 2 : 8) *
+                                           sizeof(*list));
+
+                if (!grown) {
+                    free(argv[0]);
+                    free(argv);
+                    break;
+                }
+                list = grown;
+                cap = cap ? cap * 2 : 8;
+            }
+            memset(&list[n], 0, sizeof(list[n]));
+            parse_proc(pid, argv, &list[n]);
+            n++;
+        }
+        free(argv[0]);
+        free(argv);
+    }
+    closedir(d);
+    *out = list;
+    *nout = n;
+    return 0;
+}
+
+static void procs_free(qemu_proc *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        proc_clear(&list[i]);
+    free(list);
+}
+
+/* ---- lookup and listing -------------------------------------------- */
+
+int bc_domain_resolve(const char *domain, char **address, bc_error *err)
+{
+    qemu_proc *procs = NULL;
+    size_t n = 0, i;
+    ssize_t found = -1;
+    char *path = NULL;
+    int rc, matches = 0;
+
+    *address = NULL;
+    if (bc_str_has_prefix(domain, "unix:") ||
+        bc_str_has_prefix(domain, "tcp:") || strchr(domain, '/')) {
+        *address = strchr(domain, '/') && !bc_str_has_prefix(domain, "unix:")
+                       ? prefixed("unix:", domain) : strdup(domain);
+        return *address ? 0 : bc_set_error_oom(err);
+    }
+
+    rc = find_in_socket_dirs(domain, &path, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        *address = prefixed("unix:", path);
+        free(path);
+        return *address ? 0 : bc_set_error_oom(err);
+    }
+
+    if (scan_procs(&procs, &n, err) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (!procs[i].name || strcmp(procs[i].name, domain) != 0)
+            continue;
+        matches++;
+        if (found < 0 || (!procs[found].address && procs[i].address))
+            found = i;
+    }
+    if (matches > 1) {
+        rc = bc_set_error(err, BC_ERR_NO_DOMAIN,
+                          "%d QEMU processes are named '%s': give the monitor "
+                          "socket instead (see 'blockcopy list')", matches,
+                          domain);
+    } else if (found < 0) {
+        rc = bc_set_error(err, BC_ERR_NO_DOMAIN,
+                          "no VM named '%s': no socket for it in %s and no "
+                          "QEMU process with -name %s", domain, socket_dirs(),
+                          domain);
+    } else if (!procs[found].address) {
+        rc = bc_set_error(err, BC_ERR_NO_DOMAIN,
+                          "VM '%s' (pid %d) has no QMP monitor %s; blockcopy "
+                          "needs one (-qmp unix:PATH,server=on,wait=off)",
+                          domain, procs[found].pid,
+                          procs[found].hmp ? "(only a human monitor)"
+                                           : "at all");
+    } else {
+        *address = procs[found].address;
+        procs[found].address = NULL;
+        rc = 0;
+    }
+    procs_free(procs, n);
+    return rc;
+}
+
+void bc_domains_free(bc_domain_info *doms, size_t n)
+{
+    size_t i;
+
+    if (!doms)
+        return;
+    for (i = 0; i < n; i++) {
+        free(doms[i].name);
+        free(doms[i].address);
+        free(doms[i].note);
+    }
+    free(doms);
+}
+
+static int add_domain(bc_domain_info **list, size_t *n, size_t *cap,
+                      const char *name, int pid, const char *address,
+                      const char *note)
+{
+    bc_domain_info *d;
+
+    if (*n == *cap) {
+        size_t want = *cap ? *cap * 2 : 8;
+        bc_domain_info *grown = realloc(*list, want * sizeof(**list));
+
+        if (!grown)
+            return -1;
+        *list = grown;
+        *cap = want;
+    }
+    d = &(*list)[(*n)++];
+    d->name = bc_strdup0(name);
+    d->pid = pid;
+    d->address = bc_strdup0(address);
+    d->note = bc_strdup0(note);
+    return 0;
+}
+
+/* Sockets in the socket directories, named after their files. */
+static int list_socket_dirs(bc_domain_info **list, size_t *n, size_t *cap)
+{
+    char *copy = strdup(socket_dirs()), *dir, *save = NULL;
+
+    if (!copy)
+        return -1;
+    for (dir = strtok_r(copy, ":", &save); dir;
+         dir = strtok_r(NULL, ":", &save)) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+            continue;
+        while ((de = readdir(d))) {
+            const char *nm = de->d_name;
+            size_t len = strlen(nm);
+            char *path = NULL, *name = NULL;
+
+            if (nm[0] == '.')
+                continue;
+            if (len > 4 && !strcmp(nm + len - 4, ".qmp"))
+                name = strndup(nm, len - 4);
+            else if (len > 5 && !strcmp(nm + len - 5, ".sock"))
+                name = strndup(nm, len - 5);
+            else
+                name = strdup(nm);
+            if (!name)
+                continue;
+            if (asprintf(&path, "%s/%s", dir, nm) < 0)
+                path = NULL;
+            if (path && !is_socket(path)) {
+                free(path);
+                path = NULL;
+                if (asprintf(&path, "%s/%s/qmp.sock", dir, nm) < 0)
+                    path = NULL;
+                if (path && !is_socket(path)) {
+                    free(path);
+                    path = NULL;
+                }
+            }
+            if (path) {
+                char *addr = prefixed("unix:", path);
+
+                if (addr)
+                    add_domain(list, n, cap, name, 0, addr, NULL);
+                free(addr);
+            }
+            free(path);
+            free(name);
+        }
+        closedir(d);
+    }
+    free(copy);
+    return 0;
+}
+
+int bc_domains_list(bc_domain_info **out, size_t *nout, bc_error *err)
+{
+    bc_domain_info *list = NULL;
+    qemu_proc *procs = NULL;
+    size_t n = 0, cap = 0, nprocs = 0, i, j;
+
+    *out = NULL;
+    *nout = 0;
+    if (list_socket_dirs(&list, &n, &cap) < 0)
+        goto oom;
+    if (scan_procs(&procs, &nprocs, err) < 0) {
+        bc_domains_free(list, n);
+        return -1;
+    }
+    for (i = 0; i < nprocs; i++) {
+        qemu_proc *p = &procs[i];
+        bool merged = false;
+        const char *note = NULL;
+
+        /* A socket found in a directory is the same VM: add the pid. */
+        for (j = 0; j < n && p->address; j++)
+            if (list[j].address && !strcmp(list[j].address, p->address) &&
+                !list[j].pid) {
+                list[j].pid = p->pid;
+                if (p->name) {
+                    free(list[j].name);
+                    list[j].name = strdup(p->name);
+                }
+                merged = true;
+            }
+        if (merged)
+            continue;
+        if (!p->address)
+            note = p->hmp ? "no QMP monitor (only HMP): cannot be driven"
+                          : "no monitor: cannot be driven";
+        if (add_domain(&list, &n, &cap, p->name, p->pid, p->address, note) < 0)
+            goto oom;
+    }
+    procs_free(procs, nprocs);
+    *out = list;
+    *nout = n;
+    return 0;
+
+ oom:
+    procs_free(procs, nprocs);
+    bc_domains_free(list, n);
+    return bc_set_error_oom(err);
+}
+
+int bc_domain_lookup(const char *domain, char **address, bc_error *err)
+{
+    if (!domain || !*domain)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "no domain given");
+    return bc_domain_resolve(domain, address, err);
+}

@@ -1,0 +1,854 @@
+/*
+ * Block jobs: find the job of a disk, report on it, end it, wait for it.
+ *
+ * Waiting is driven by QMP events.  The only periodic query is for
+ * progress, and only when the caller asked for progress reports.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "graph.h"
+#include "job.h"
+#include "jsonutil.h"
+
+/* ---- finding ------------------------------------------------------- */
+
+int bc_job_find(bc_conn *conn, const bc_disk *disk, json_object **job,
+                bc_error *err)
+{
+    json_object *jobs = NULL, *graph = NULL, *match = NULL;
+    char *ours = NULL;
+    size_t i, n;
+    int rc = -1, have_graph = -1;
+
+    *job = NULL;
+    if (!(ours = bc_disk_job_id(disk)))
+        return bc_set_error_oom(err);
+    if (bc_conn_query(conn, "query-block-jobs", NULL, &jobs, err) < 0)
+        goto out;
+    n = json_object_is_type(jobs, json_type_array)
+            ? json_object_array_length(jobs) : 0;
+
+    for (i = 0; i < n && !match; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        const char *id = bc_json_str(j, "device");
+
+        if (!id)
+            continue;
+        /* The tool's own job id, or the default id QEMU gives a job
+         * started on a -drive without one. */
+        if (strcmp(id, ours) == 0 || (disk->drive && !strcmp(id, disk->drive)))
+            match = j;
+    }
+    for (i = 0; i < n && !match; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+
+        if (have_graph < 0 &&
+            (have_graph = bc_graph_query(conn, &graph, err)) < 0)
+            goto out;
+        if (have_graph == 0)
+            break;
+        if (bc_graph_job_on_disk(graph, bc_json_str(j, "device"), disk))
+            match = j;
+    }
+    if (match)
+        *job = json_object_get(match);
+    rc = match ? 1 : 0;
+
+ out:
+    json_object_put(jobs);
+    json_object_put(graph);
+    free(ours);
+    return rc;
+}
+
+void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
+{
+    json_object *nodes = NULL;
+    char prefix[64];
+    size_t i, n;
+    int pass;
+    bc_error ignored;
+
+    snprintf(prefix, sizeof(prefix), "bc-%s-", disk->token);
+    bc_error_init(&ignored);
+    if (bc_conn_query(conn, "query-named-block-nodes",
+                      bc_json_add_bool(json_object_new_object(), "flat", true),
+                      &nodes, &ignored) < 0)
+        return;
+    n = json_object_is_type(nodes, json_type_array)
+            ? json_object_array_length(nodes) : 0;
+    /* Format nodes ("-t") before the protocol nodes ("-f") below them. */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < n; i++) {
+            const char *name = bc_json_str(json_object_array_get_idx(nodes, i),
+                                           "node-name");
+            json_object *args;
+
+            if (!name || !bc_str_has_prefix(name, prefix) ||
+                name[strlen(prefix)] != (pass == 0 ? 't' : 'f'))
+                continue;
+            args = bc_json_add_str(json_object_new_object(), "node-name",
+                                   name);
+            bc_error_init(&ignored);
+            /* A node the disk now runs on is "in use": QEMU says no. */
+            bc_conn_change(conn, "blockdev-del", args, NULL, &ignored);
+        }
+    }
+    json_object_put(nodes);
+}
+
+/* Release the old chain of a disk that has pivoted. */
+static void release_old_chain(bc_conn *conn, const char *job_id)
+{
+    char **p;
+    bc_error ignored;
+
+    if (!conn->pivot_job || strcmp(conn->pivot_job, job_id) != 0)
+        return;
+    for (p = conn->pivot_chain; p && *p; p++) {
+        /* -drive nodes are gone already and auto-named ones are not the
+         * monitor's; QEMU refuses those, and nodes still in use. */
+        if (**p == '#')
+            continue;
+        bc_error_init(&ignored);
+        bc_conn_change(conn, "blockdev-del",
+                       bc_json_add_str(json_object_new_object(), "node-name",
+                                       *p), NULL, &ignored);
+    }
+    free(conn->pivot_job);
+    bc_strv_free(conn->pivot_chain);
+    conn->pivot_job = NULL;
+    conn->pivot_chain = NULL;
+}
+
+/* ---- watching ------------------------------------------------------ */
+
+struct watch {
+    bc_conn *conn;
+    const bc_disk *disk;
+    char *id;
+    char *type;
+    const bc_wait_opts *opts;
+
+    bool ready;
+    bool ready_unreported;  /* seen in JOB_STATUS_CHANGE only, so far */
+    int64_t ready_us;
+    bool ended;             /* concluded */
+    bool dismissed;         /* gone already (someone else dismissed it) */
+    bool cancelled;
+    bool stopped;           /* paused on an I/O error */
+    char *error;
+    unsigned long long cur, end, speed;
+};
+
+static int64_t wall_us(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static void emit(struct watch *w, bc_job_event_type type, int64_t ts)
+{
+    bc_job_event ev;
+
+    if (!w->opts->cb)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = type;
+    ev.job = w->id;
+    ev.cur = w->cur;
+    ev.end = w->end;
+    ev.bandwidth = w->speed;
+    ev.error = w->error;
+    ev.timestamp_us = ts ? ts : wall_us();
+    w->opts->cb(&ev, w->opts->opaque);
+}
+
+static void set_error(struct watch *w, const char *msg)
+{
+    if (!w->error && msg)
+        w->error = strdup(msg);
+}
+
+/* Take cur/end/speed and the state from a query-block-jobs entry. */
+static void update_from_job(struct watch *w, json_object *job)
+{
+    const char *status = bc_json_str(job, "status");
+
+    w->cur = bc_json_uint(job, "offset", w->cur);
+    w->end = bc_json_uint(job, "len", w->end);
+    w->speed = bc_json_uint(job, "speed", w->speed);
+    if (!status)
+        return;
+    if (!w->ready && (strcmp(status, "ready") == 0 ||
+                      bc_json_bool(job, "ready", false))) {
+        w->ready = true;
+        emit(w, BC_JOB_EVENT_READY, 0);
+    }
+    if (strcmp(status, "concluded") == 0)
+        w->ended = true;
+}
+
+/* Read the state afresh, after events may have been lost. */
+static int resync(struct watch *w, bc_error *err)
+{
+    json_object *jobs = NULL;
+    size_t i, n;
+    bool found = false;
+
+    if (bc_conn_query(w->conn, "query-block-jobs", NULL, &jobs, err) < 0)
+        return -1;
+    n = json_object_is_type(jobs, json_type_array)
+            ? json_object_array_length(jobs) : 0;
+    for (i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        const char *id = bc_json_str(j, "device");
+
+        if (id && strcmp(id, w->id) == 0) {
+            update_from_job(w, j);
+            found = true;
+        }
+    }
+    json_object_put(jobs);
+    if (!found) {
+        w->ended = true;
+        w->dismissed = true;
+    }
+    return 0;
+}
+
+static void handle_event(struct watch *w, bc_qmp_event *ev)
+{
+    json_object *d = ev->data;
+    const char *id;
+
+    if (strcmp(ev->name, "JOB_STATUS_CHANGE") == 0) {
+        const char *status = bc_json_str(d, "status");
+
+        id = bc_json_str(d, "id");
+        if (!id || !status || strcmp(id, w->id) != 0)
+            return;
+        if (strcmp(status, "ready") == 0 && !w->ready) {
+            /* BLOCK_JOB_READY follows with the numbers; report then. */
+            w->ready = true;
+            w->ready_unreported = true;
+            w->ready_us = ev->timestamp_us;
+        } else if (strcmp(status, "concluded") == 0) {
+            w->ended = true;
+        } else if (strcmp(status, "null") == 0) {
+            w->ended = true;
+            w->dismissed = true;
+        }
+        return;
+    }
+
+    id = bc_json_str(d, "device");
+    if (!id || strcmp(id, w->id) != 0)
+        return;
+    w->cur = bc_json_uint(d, "offset", w->cur);
+    w->end = bc_json_uint(d, "len", w->end);
+    w->speed = bc_json_uint(d, "speed", w->speed);
+
+    if (strcmp(ev->name, "BLOCK_JOB_READY") == 0) {
+        if (!w->ready || w->ready_unreported) {
+            w->ready = true;
+            w->ready_unreported = false;
+            emit(w, BC_JOB_EVENT_READY, ev->timestamp_us);
+        }
+    } else if (strcmp(ev->name, "BLOCK_JOB_COMPLETED") == 0) {
+        set_error(w, bc_json_str(d, "error"));
+    } else if (strcmp(ev->name, "BLOCK_JOB_CANCELLED") == 0) {
+        w->cancelled = true;
+    } else if (strcmp(ev->name, "BLOCK_JOB_ERROR") == 0) {
+        const char *op = bc_json_str(d, "operation");
+        const char *action = bc_json_str(d, "action");
+        char msg[256];
+
+        snprintf(msg, sizeof(msg), "I/O error on %s (%s)",
+                 op && strcmp(op, "read") == 0 ? "read" : "write",
+                 action ? action : "report");
+        if (action && strcmp(action, "stop") == 0) {
+            /* The job is paused and would wait for a human forever. */
+            w->stopped = true;
+            set_error(w, msg);
+        }
+        {
+            const char *saved = w->error;
+            bc_job_event e;
+
+            if (w->opts->cb) {
+                memset(&e, 0, sizeof(e));
+                e.type = BC_JOB_EVENT_ERROR;
+                e.job = w->id;
+                e.cur = w->cur;
+                e.end = w->end;
+                e.bandwidth = w->speed;
+                e.error = saved ? saved : msg;
+                e.timestamp_us = ev->timestamp_us;
+                w->opts->cb(&e, w->opts->opaque);
+            }
+        }
+    }
+}
+
+/* The reason QEMU gives for a concluded job, from query-jobs. */
+static void read_job_error(struct watch *w)
+{
+    json_object *jobs = NULL;
+    size_t i, n;
+    bc_error ignored;
+
+    bc_error_init(&ignored);
+    if (bc_conn_query(w->conn, "query-jobs", NULL, &jobs, &ignored) < 0)
+        return;
+    n = json_object_is_type(jobs, json_type_array)
+            ? json_object_array_length(jobs) : 0;
+    for (i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        const char *id = bc_json_str(j, "id");
+        const char *e = bc_json_str(j, "error");
+
+        if (!id || strcmp(id, w->id) != 0 || !e)
+            continue;
+        if (strcmp(e, "Operation canceled") == 0)
+            w->cancelled = true;
+        else
+            set_error(w, e);
+    }
+    json_object_put(jobs);
+}
+
+/* Has the disk switched away from 'root_before'? */
+static bool disk_root_changed(bc_conn *conn, const bc_disk *disk)
+{
+    bc_disk *disks = NULL;
+    size_t n = 0, i;
+    bool changed = false;
+    bc_error ignored;
+
+    bc_error_init(&ignored);
+    if (!disk->node || bc_disks_query(conn, &disks, &n, &ignored) < 0)
+        return false;
+    for (i = 0; i < n; i++) {
+        bc_disk *d = &disks[i];
+        bool same = disk->drive ? d->drive && !strcmp(d->drive, disk->drive)
+                                : d->qdev && disk->qdev &&
+                                  !strcmp(d->qdev, disk->qdev);
+
+        if (same)
+            changed = !d->node || strcmp(d->node, disk->node) != 0;
+    }
+    bc_disks_free_internal(disks, n);
+    return changed;
+}
+
+/*
+ * The job has concluded: dismiss it, work out how it ended, release what
+ * the tool added.  Returns 0 for an orderly end, -1 with 'err' otherwise.
+ */
+static int finish_job(struct watch *w, bc_job_event_type *outcome,
+                      bc_error *err)
+{
+    char *ours = bc_disk_job_id(w->disk);
+    bc_job_event_type type;
+    bc_error ignored;
+    int rc = 0;
+
+    if (!w->dismissed) {
+        if (!w->error && !w->cancelled)
+            read_job_error(w);
+        bc_error_init(&ignored);
+        bc_conn_change(w->conn, "job-dismiss",
+                       bc_json_add_str(json_object_new_object(), "id", w->id),
+                       NULL, &ignored);
+    }
+
+    if (w->cancelled) {
+        type = BC_JOB_EVENT_ABORTED;
+    } else if (w->error) {
+        type = BC_JOB_EVENT_FAILED;
+    } else if (w->type && strcmp(w->type, "mirror") == 0) {
+        type = disk_root_changed(w->conn, w->disk) ? BC_JOB_EVENT_PIVOTED
+                                                   : BC_JOB_EVENT_COPIED;
+    } else {
+        type = BC_JOB_EVENT_COMPLETED;
+    }
+
+    if (type == BC_JOB_EVENT_PIVOTED)
+        release_old_chain(w->conn, w->id);
+    if (ours && strcmp(ours, w->id) == 0)
+        bc_job_cleanup_nodes(w->conn, w->disk);
+    free(ours);
+
+    emit(w, type, 0);
+    if (outcome)
+        *outcome = type;
+    if (type == BC_JOB_EVENT_FAILED)
+        rc = bc_set_error(err, BC_ERR_JOB_FAILED, "%s", w->error);
+    else if (type == BC_JOB_EVENT_ABORTED)
+        rc = bc_set_error(err, BC_ERR_ABORTED, "block job '%s' was cancelled",
+                          w->id);
+    return rc;
+}
+
+static int watch_init(struct watch *w, bc_conn *conn, const bc_disk *disk,
+                      json_object *job, const bc_wait_opts *opts,
+                      bc_error *err)
+{
+    memset(w, 0, sizeof(*w));
+    w->conn = conn;
+    w->disk = disk;
+    w->opts = opts;
+    w->id = bc_strdup0(bc_json_str(job, "device"));
+    w->type = bc_strdup0(bc_json_str(job, "type"));
+    if (!w->id)
+        return bc_set_error_oom(err);
+    w->cur = bc_json_uint(job, "offset", 0);
+    w->end = bc_json_uint(job, "len", 0);
+    w->speed = bc_json_uint(job, "speed", 0);
+    return 0;
+}
+
+static void watch_clear(struct watch *w)
+{
+    free(w->id);
+    free(w->type);
+    free(w->error);
+}
+
+static int query_progress(struct watch *w, bc_error *err)
+{
+    unsigned long long cur = w->cur, end = w->end;
+    bool was_ready = w->ready;
+
+    if (resync(w, err) < 0)
+        return -1;
+    if (!w->ended && (cur != w->cur || end != w->end || was_ready != w->ready
+                      || cur == 0))
+        emit(w, BC_JOB_EVENT_PROGRESS, 0);
+    return 0;
+}
+
+static int watch_run(struct watch *w, json_object *job,
+                     bc_job_event_type *outcome, bc_error *err)
+{
+    const bc_wait_opts *o = w->opts;
+    bc_qmp *q = w->conn->qmp;
+    int64_t deadline = o->timeout_ms > 0
+                           ? bc_now_us() + (int64_t)o->timeout_ms * 1000 : 0;
+    int64_t next_progress = 0;
+    bool progress = o->cb && o->progress_ms > 0;
+    bc_qmp_event *ev;
+    int rc;
+
+    update_from_job(w, job);
+    if (progress)
+        emit(w, BC_JOB_EVENT_PROGRESS, 0);
+
+    for (;;) {
+        struct pollfd pfd[2];
+        int nfds = 0, timeout;
+        int64_t now;
+
+        /* What has arrived already, then what the socket has now. */
+        while ((rc = bc_qmp_next_event(q, 0, &ev, err)) == 1) {
+            handle_event(w, ev);
+            bc_qmp_event_free(ev);
+        }
+        if (rc < 0)
+            goto closed;
+        if (bc_qmp_events_lost(q) && resync(w, err) < 0)
+            goto closed;
+        if (w->ready_unreported) {
+            w->ready_unreported = false;
+            emit(w, BC_JOB_EVENT_READY, w->ready_us);
+        }
+
+        if (w->ended)
+            return finish_job(w, outcome, err);
+        if (w->stopped)
+            return bc_set_error(err, BC_ERR_JOB_FAILED,
+                                "block job '%s' stopped: %s", w->id,
+                                w->error);
+        if (w->ready && o->until == BC_WAIT_READY) {
+            if (outcome)
+                *outcome = BC_JOB_EVENT_READY;
+            return 0;
+        }
+
+        now = bc_now_us();
+        if (deadline && now >= deadline)
+            return bc_set_error(err, BC_ERR_TIMEOUT,
+                                "timed out waiting for block job '%s'", w->id);
+        if (progress && now >= next_progress) {
+            if (query_progress(w, err) < 0)
+                goto closed;
+            next_progress = now + (int64_t)o->progress_ms * 1000;
+            continue;
+        }
+
+        timeout = -1;
+        if (deadline)
+            timeout = bc_ms_until(deadline);
+        if (progress) {
+            int t = bc_ms_until(next_progress);
+
+            if (timeout < 0 || t < timeout)
+                timeout = t;
+        }
+        pfd[nfds].fd = bc_qmp_fd(q);
+        pfd[nfds++].events = POLLIN;
+        if (o->interrupt_fd >= 0) {
+            pfd[nfds].fd = o->interrupt_fd;
+            pfd[nfds++].events = POLLIN;
+        }
+        rc = poll(pfd, nfds, timeout);
+        if (rc < 0 && errno != EINTR)
+            return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
+                                      "cannot wait for QEMU");
+        if (nfds > 1 && rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
+            return bc_set_error(err, BC_ERR_INTERRUPTED,
+                                "interrupted while waiting for block job '%s'",
+                                w->id);
+    }
+
+ closed:
+    if (err && err->code == BC_ERR_CLOSED) {
+        err->code = BC_ERR_NONE;
+        bc_set_error(err, BC_ERR_CLOSED,
+                     "QEMU went away while block job '%s' was running (the "
+                     "monitor connection closed)", w->id);
+    }
+    return -1;
+}
+
+/* ---- public calls -------------------------------------------------- */
+
+void bc_job_info_clear(bc_job_info *info)
+{
+    if (!info)
+        return;
+    free(info->id);
+    free(info->type);
+    free(info->status);
+    free(info->io_status);
+    free(info->error);
+    free(info->disk);
+    memset(info, 0, sizeof(*info));
+}
+
+void bc_wait_opts_init(bc_wait_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->until = BC_WAIT_END;
+    opts->interrupt_fd = -1;
+}
+
+/* Resolve 'name' and find its job; BC_ERR_NO_JOB when there is none. */
+static int disk_and_job(bc_conn *conn, const char *name, bc_disk *disk,
+                        json_object **job, bc_error *err)
+{
+    int rc;
+
+    if (bc_disk_lookup(conn, name, disk, err) < 0)
+        return -1;
+    rc = bc_job_find(conn, disk, job, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return bc_set_error(err, BC_ERR_NO_JOB, "No current block job for %s",
+                            name);
+    return 0;
+}
+
+/* Fill 'info' from a query-block-jobs entry of the job on 'disk'. */
+static int fill_info(bc_conn *conn, const bc_disk *disk, json_object *job,
+                     bc_job_info *info, bc_error *err)
+{
+    info->id = bc_strdup0(bc_json_str(job, "device"));
+    info->type = bc_strdup0(bc_json_str(job, "type"));
+    info->status = bc_strdup0(bc_json_str(job, "status"));
+    info->io_status = bc_strdup0(bc_json_str(job, "io-status"));
+    info->disk = disk ? bc_strdup0(bc_disk_label(disk)) : NULL;
+    info->cur = bc_json_uint(job, "offset", 0);
+    info->end = bc_json_uint(job, "len", 0);
+    info->bandwidth = bc_json_uint(job, "speed", 0);
+    info->ready = bc_json_bool(job, "ready", false) ||
+                  (info->status && strcmp(info->status, "ready") == 0);
+    info->paused = bc_json_bool(job, "paused", false);
+    if (!info->id)
+        return bc_set_error(err, BC_ERR_PROTOCOL, "block job without an id");
+    if (info->status && strcmp(info->status, "concluded") == 0) {
+        struct watch w;
+        bc_wait_opts opts;
+
+        bc_wait_opts_init(&opts);
+        if (watch_init(&w, conn, disk, job, &opts, err) < 0)
+            return -1;
+        read_job_error(&w);
+        info->error = w.error;
+        w.error = NULL;
+        watch_clear(&w);
+    }
+    return 0;
+}
+
+void bc_job_infos_free(bc_job_info *jobs, size_t njobs)
+{
+    size_t i;
+
+    if (!jobs)
+        return;
+    for (i = 0; i < njobs; i++)
+        bc_job_info_clear(&jobs[i]);
+    free(jobs);
+}
+
+/* Which of 'disks' does the job with this id work on? */
+static const bc_disk *job_disk(const bc_disk *disks, size_t ndisks,
+                               const char *id, json_object *graph)
+{
+    size_t i;
+
+    for (i = 0; i < ndisks; i++) {
+        char *ours = bc_disk_job_id(&disks[i]);
+        bool match = ours && strcmp(ours, id) == 0;
+
+        free(ours);
+        if (match || (disks[i].drive && strcmp(disks[i].drive, id) == 0))
+            return &disks[i];
+    }
+    for (i = 0; graph && i < ndisks; i++)
+        if (bc_graph_job_on_disk(graph, id, &disks[i]))
+            return &disks[i];
+    return NULL;
+}
+
+int bc_block_jobs_list(bc_conn *conn, bc_job_info **out, size_t *nout,
+                       bc_error *err)
+{
+    json_object *jobs = NULL, *graph = NULL;
+    bc_disk *disks = NULL;
+    bc_job_info *list = NULL;
+    size_t ndisks = 0, n = 0, i;
+    int rc = -1;
+
+    *out = NULL;
+    *nout = 0;
+    if (bc_conn_query(conn, "query-block-jobs", NULL, &jobs, err) < 0)
+        return -1;
+    n = json_object_is_type(jobs, json_type_array)
+            ? json_object_array_length(jobs) : 0;
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (bc_disks_query(conn, &disks, &ndisks, err) < 0 ||
+        bc_graph_query(conn, &graph, err) < 0)
+        goto out;
+    if (!(list = calloc(n, sizeof(*list)))) {
+        bc_set_error_oom(err);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        const char *id = bc_json_str(j, "device");
+
+        if (fill_info(conn, id ? job_disk(disks, ndisks, id, graph) : NULL, j,
+                      &list[i], err) < 0)
+            goto out;
+    }
+    *out = list;
+    *nout = n;
+    list = NULL;
+    rc = 0;
+
+ out:
+    bc_job_infos_free(list, n);
+    bc_disks_free_internal(disks, ndisks);
+    json_object_put(graph);
+    json_object_put(jobs);
+    return rc;
+}
+
+int bc_block_job_info(bc_conn *conn, const char *name, bc_job_info *info,
+                      bc_error *err)
+{
+    bc_disk disk = { 0 };
+    json_object *job = NULL;
+    int rc = -1;
+
+    memset(info, 0, sizeof(*info));
+    if (bc_disk_lookup(conn, name, &disk, err) < 0)
+        return -1;
+    rc = bc_job_find(conn, &disk, &job, err);
+    if (rc <= 0)
+        goto out;
+
+    if (fill_info(conn, &disk, job, info, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    rc = 1;
+
+ out:
+    if (rc < 0)
+        bc_job_info_clear(info);
+    json_object_put(job);
+    bc_disk_clear(&disk);
+    return rc;
+}
+
+int bc_block_job_wait(bc_conn *conn, const char *name,
+                      const bc_wait_opts *opts, bc_job_event_type *outcome,
+                      bc_error *err)
+{
+    bc_disk disk = { 0 };
+    json_object *job = NULL;
+    bc_wait_opts defaults;
+    struct watch w = { 0 };
+    int rc = -1;
+
+    if (!opts) {
+        bc_wait_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (disk_and_job(conn, name, &disk, &job, err) < 0)
+        goto out;
+    if (watch_init(&w, conn, &disk, job, opts, err) < 0)
+        goto out;
+    rc = watch_run(&w, job, outcome, err);
+
+ out:
+    watch_clear(&w);
+    json_object_put(job);
+    bc_disk_clear(&disk);
+    return rc;
+}
+
+/* Remember the disk's chain, to release it once the pivot is done. */
+static void remember_chain(bc_conn *conn, const bc_disk *disk, const char *id)
+{
+    json_object *graph = NULL;
+    bc_error ignored;
+    char **chain = NULL;
+
+    bc_error_init(&ignored);
+    if (!disk->node)
+        return;
+    if (bc_graph_query(conn, &graph, &ignored) == 1)
+        chain = bc_graph_subtree(graph, disk->node);
+    json_object_put(graph);
+    if (!chain && (chain = calloc(2, sizeof(*chain))))
+        chain[0] = strdup(disk->node);
+    free(conn->pivot_job);
+    bc_strv_free(conn->pivot_chain);
+    conn->pivot_job = strdup(id);
+    conn->pivot_chain = chain;
+}
+
+int bc_block_job_abort(bc_conn *conn, const char *name, unsigned int flags,
+                       bc_error *err)
+{
+    bc_disk disk = { 0 };
+    json_object *job = NULL, *args;
+    const char *id, *type, *status;
+    bool ready, mirror;
+    bc_wait_opts opts;
+    struct watch w = { 0 };
+    bc_error tmp;
+    int rc = -1;
+
+    if (flags & ~(BC_BLOCK_JOB_ABORT_ASYNC | BC_BLOCK_JOB_ABORT_PIVOT))
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "unsupported flags 0x%x", flags);
+    if (disk_and_job(conn, name, &disk, &job, err) < 0)
+        goto out;
+    id = bc_json_str(job, "device");
+    type = bc_json_str(job, "type");
+    status = bc_json_str(job, "status");
+    mirror = type && strcmp(type, "mirror") == 0;
+    ready = bc_json_bool(job, "ready", false) ||
+            (status && strcmp(status, "ready") == 0);
+
+    if (status && strcmp(status, "concluded") == 0) {
+        /* Left behind by a run that did not finish: just clean up. */
+    } else if (flags & BC_BLOCK_JOB_ABORT_PIVOT) {
+        if (!mirror) {
+            bc_set_error(err, BC_ERR_INVALID_ARG, "block job '%s' is a %s "
+                         "job; only a copy can pivot", id, type ? type : "?");
+            goto out;
+        }
+        if (!ready) {
+            bc_set_error(err, BC_ERR_NOT_READY, "block job '%s' is not ready "
+                         "to pivot yet", id);
+            goto out;
+        }
+        remember_chain(conn, &disk, id);
+        args = bc_json_add_str(json_object_new_object(), "id", id);
+        if (bc_conn_change(conn, "job-complete", args, NULL, err) < 0)
+            goto out;
+    } else {
+        /* Cancelling a ready copy finishes it: the copy stays consistent.
+         * Anything else is stopped where it is. */
+        args = bc_json_add_str(json_object_new_object(), "device", id);
+        if (!(mirror && ready))
+            bc_json_add_bool(args, "force", true);
+        if (bc_conn_change(conn, "block-job-cancel", args, NULL, err) < 0)
+            goto out;
+    }
+
+    if ((flags & BC_BLOCK_JOB_ABORT_ASYNC) || bc_conn_is_dry_run(conn)) {
+        rc = 0;
+        goto out;
+    }
+    bc_wait_opts_init(&opts);
+    if (watch_init(&w, conn, &disk, job, &opts, err) < 0)
+        goto out;
+    bc_error_init(&tmp);
+    rc = watch_run(&w, job, NULL, &tmp);
+    /* A cancelled job is what was asked for here. */
+    if (rc < 0 && tmp.code == BC_ERR_ABORTED &&
+        !(flags & BC_BLOCK_JOB_ABORT_PIVOT))
+        rc = 0;
+    else if (rc < 0 && err)
+        *err = tmp;
+
+ out:
+    watch_clear(&w);
+    json_object_put(job);
+    bc_disk_clear(&disk);
+    return rc;
+}
+
+int bc_block_job_set_speed(bc_conn *conn, const char *name,
+                           unsigned long long bandwidth, bc_error *err)
+{
+    bc_disk disk = { 0 };
+    json_object *job = NULL, *args;
+    int rc = -1;
+
+    if (bandwidth > LLONG_MAX)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "bandwidth %llu is too large (at most %lld "
+                            "bytes/s)", bandwidth, LLONG_MAX);
+    if (disk_and_job(conn, name, &disk, &job, err) < 0)
+        goto out;
+    args = bc_json_add_str(json_object_new_object(), "device",
+                           bc_json_str(job, "device"));
+    bc_json_add_int(args, "speed", (int64_t)bandwidth);
+    rc = bc_conn_change(conn, "block-job-set-speed", args, NULL, err);
+
+ out:
+    json_object_put(job);
+    bc_disk_clear(&disk);
+    return rc;
+}

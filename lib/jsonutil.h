@@ -1,0 +1,29 @@
+/*
+ * Small helpers over json-c for building QMP arguments and reading
+ * replies.  Internal to the library.
+ */
+#ifndef BC_JSONUTIL_H
+#define BC_JSONUTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+/* Add a member; a NULL string value adds nothing.  Return 'obj'. */
+json_object *bc_json_add_str(json_object *obj, const char *key,
+                             const char *val);
+json_object *bc_json_add_int(json_object *obj, const char *key, int64_t val);
+json_object *bc_json_add_bool(json_object *obj, const char *key, bool val);
+json_object *bc_json_add_null(json_object *obj, const char *key);
+/* Add 'val', taking over the caller's reference. */
+json_object *bc_json_add(json_object *obj, const char *key, json_object *val);
+
+/* Read a member; missing or mistyped members give 'def' or NULL. */
+const char *bc_json_str(json_object *obj, const char *key);
+int64_t bc_json_int(json_object *obj, const char *key, int64_t def);
+uint64_t bc_json_uint(json_object *obj, const char *key, uint64_t def);
+bool bc_json_bool(json_object *obj, const char *key, bool def);
+json_object *bc_json_get(json_object *obj, const char *key);
+
+#endif /* BC_JSONUTIL_H */

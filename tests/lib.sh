@@ -1,0 +1,164 @@
+# Shared helpers for the tests of the blockcopy binary against a real QEMU.
+#
+# Each test is a shell script that sources this file.  It gets a private
+# directory $T; every QEMU it starts is killed and $T removed when the
+# script exits, whether it passed or not.
+
+set -u
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$TESTS_DIR/.." && pwd)
+BLOCKCOPY=${BLOCKCOPY:-$TOP/blockcopy}
+QMPC=$TESTS_DIR/helpers/qmp-client
+QEMU=${QEMU:-qemu-system-x86_64}
+QEMU_IMG=${QEMU_IMG:-qemu-img}
+# A monitor held by another client is detected faster in tests.
+export BLOCKCOPY_GREETING_TIMEOUT_MS=${BLOCKCOPY_GREETING_TIMEOUT_MS:-1000}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/bc-test.XXXXXX")
+# Names resolve only to this test's VMs.
+export BLOCKCOPY_SOCKET_DIRS=$T/run
+mkdir -p "$T/run"
+VM_PIDS=()
+BG_PIDS=()
+
+cleanup() {
+    local pid
+    for pid in "${BG_PIDS[@]}" "${VM_PIDS[@]}"; do
+        kill -9 "$pid" 2>/dev/null
+    done
+    for pid in "${BG_PIDS[@]}" "${VM_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+note() {
+    echo "# $*" >&2
+}
+
+need_qemu() {
+    command -v "$QEMU" >/dev/null ||
+        fail "$QEMU not found: these tests need a real QEMU (Debian: apt-get install qemu-system-x86)"
+    command -v "$QEMU_IMG" >/dev/null ||
+        fail "$QEMU_IMG not found: these tests need qemu-img (Debian: apt-get install qemu-utils)"
+    command -v jq >/dev/null ||
+        fail "jq not found (Debian: apt-get install jq)"
+    command -v python3 >/dev/null ||
+        fail "python3 not found (Debian: apt-get install python3)"
+}
+
+# img_create FILE FORMAT SIZE [DATA_MIB [PATTERN]]: an image whose first
+# DATA_MIB MiB hold PATTERN (default 0xab), the rest unallocated.
+img_create() {
+    local file=$1 fmt=$2 size=$3 data=${4:-0} pat=${5:-0xab}
+    "$QEMU_IMG" create -q -f "$fmt" "$file" "$size" || fail "qemu-img create $file"
+    if [ "$data" -gt 0 ]; then
+        "$QEMU_IMG" --help >/dev/null
+        qemu-io -f "$fmt" -c "write -P $pat 0 ${data}M" "$file" >/dev/null ||
+            fail "qemu-io write $file"
+    fi
+}
+
+# vm_start NAME QEMU-ARGS...: start a stopped (-S) TCG VM named NAME whose
+# QMP socket is $T/run/NAME.qmp; wait until it accepts connections.
+vm_start() {
+    local name=$1; shift
+    local sock=$T/run/$name.qmp
+    "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S \
+        -name "$name" -qmp "unix:$sock,server=on,wait=off" \
+        "$@" >"$T/$name.log" 2>&1 &
+    VM_PIDS+=($!)
+    eval "PID_$name=$!"
+    local i
+    for i in $(seq 1 200); do
+        [ -S "$sock" ] && return 0
+        kill -0 "$!" 2>/dev/null || { cat "$T/$name.log" >&2; fail "QEMU for $name exited"; }
+        sleep 0.05
+    done
+    fail "QEMU for $name did not create $sock"
+}
+
+# Device arguments for a virtio-blk disk in -drive style.
+drive_args() {
+    local file=$1 fmt=$2 id=$3 dev=${4:-virtio-disk0}
+    echo "-drive file=$file,if=none,id=$id,format=$fmt -device virtio-blk-pci,drive=$id,id=$dev"
+}
+
+# Device arguments for a virtio-blk disk in -blockdev style.
+blockdev_args() {
+    local file=$1 fmt=$2 node=$3 dev=${4:-virtio-disk0}
+    echo "-blockdev driver=file,filename=$file,node-name=$node-file -blockdev driver=$fmt,file=$node-file,node-name=$node -device virtio-blk-pci,drive=$node,id=$dev"
+}
+
+sock() {
+    echo "$T/run/$1.qmp"
+}
+
+# qmp VM COMMAND [ARGS-JSON]: the command's "return" as JSON.
+qmp() {
+    local vm=$1; shift
+    "$QMPC" "$(sock "$vm")" "$@"
+}
+
+# hmp VM COMMAND-LINE
+hmp() {
+    "$QMPC" "$(sock "$1")" --hmp "$2"
+}
+
+# The image file the device DEV of VM runs on.
+disk_file() {
+    qmp "$1" query-block | jq -r --arg d "$2" \
+        '.[] | select(.qdev == $d or (.qdev | startswith("/machine/peripheral/" + $d + "/")) or .device == $d) | .inserted.file'
+}
+
+node_names() {
+    qmp "$1" query-named-block-nodes '{"flat": true}' | jq -r '.[]."node-name"' | sort
+}
+
+job_ids() {
+    qmp "$1" query-jobs | jq -r '.[].id' | sort
+}
+
+# expect_exit CODE COMMAND...: run it, keep stdout in $T/out and stderr in
+# $T/err, and fail unless it exits with CODE.
+expect_exit() {
+    local want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"
+    local got=$?
+    if [ "$got" != "$want" ]; then
+        echo "--- stdout:" >&2; cat "$T/out" >&2
+        echo "--- stderr:" >&2; cat "$T/err" >&2
+        fail "'$*' exited $got, expected $want"
+    fi
+}
+
+expect_eq() {
+    [ "$1" = "$2" ] || fail "${3:-value}: got '$1', expected '$2'"
+}
+
+# expect_grep PATTERN FILE
+expect_grep() {
+    grep -q -- "$1" "$2" || { cat "$2" >&2; fail "'$1' not in $(basename "$2")"; }
+}
+
+images_equal() {
+    "$QEMU_IMG" compare -U -q "$1" "$2" || fail "images differ: $1 $2"
+}
+
+# The image is not held open by any process (no lock taken).
+not_in_use() {
+    "$QEMU_IMG" info "$1" >/dev/null 2>"$T/lock.err" ||
+        { cat "$T/lock.err" >&2; fail "$1 is still in use"; }
+}
+
+bc() {
+    "$BLOCKCOPY" "$@"
+}

@@ -1,0 +1,14 @@
+/*
+ * The unit test suites.  Each file adds one Check suite.
+ */
+#ifndef UNIT_H
+#define UNIT_H
+
+#include <check.h>
+
+Suite *qmp_suite(void);
+Suite *size_suite(void);
+Suite *typedparams_suite(void);
+Suite *diskxml_suite(void);
+
+#endif /* UNIT_H */
