@@ -294,6 +294,25 @@ typedef void (*bc_message_cb)(const char *message, void *opaque);
 BC_EXPORT void bc_conn_set_warning_cb(bc_conn *conn, bc_message_cb cb,
                                       void *opaque);
 
+/* The monitor socket's descriptor, to poll() while idle; -1 if closed. */
+BC_EXPORT int bc_conn_get_fd(const bc_conn *conn);
+
+typedef struct bc_event {
+    const char *name;           /* "BLOCK_JOB_READY", "SHUTDOWN", ... */
+    const char *data_json;      /* the event's "data" as JSON, or "{}" */
+    long long timestamp_us;     /* QEMU's timestamp (wall clock) */
+} bc_event;
+
+typedef void (*bc_event_cb)(const bc_event *event, void *opaque);
+
+/*
+ * Read what QEMU has sent, without blocking, and hand every QMP event
+ * received so far to 'cb' (the strings are valid during the call only).
+ * Fails with BC_ERR_CLOSED once QEMU has gone away.
+ */
+BC_EXPORT int bc_conn_dispatch_events(bc_conn *conn, bc_event_cb cb,
+                                      void *opaque, bc_error *err);
+
 /*
  * Send one QMP command.  'args_json' is a JSON object or NULL.  On success
  * *reply_json (if not NULL) receives the "return" value as JSON text, which

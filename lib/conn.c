@@ -174,3 +174,29 @@ int bc_qmp_command(bc_conn *conn, const char *command, const char *args_json,
     json_object_put(ret);
     return rc;
 }
+
+int bc_conn_get_fd(const bc_conn *conn)
+{
+    return conn ? bc_qmp_fd(conn->qmp) : -1;
+}
+
+int bc_conn_dispatch_events(bc_conn *conn, bc_event_cb cb, void *opaque,
+                            bc_error *err)
+{
+    bc_qmp_event *ev;
+    int rc;
+
+    while ((rc = bc_qmp_next_event(conn->qmp, 0, &ev, err)) == 1) {
+        bc_event e;
+
+        e.name = ev->name;
+        e.data_json = ev->data ? json_object_to_json_string_ext(
+                                     ev->data, JSON_C_TO_STRING_PLAIN)
+                               : "{}";
+        e.timestamp_us = ev->timestamp_us;
+        if (cb)
+            cb(&e, opaque);
+        bc_qmp_event_free(ev);
+    }
+    return rc < 0 ? -1 : 0;
+}
