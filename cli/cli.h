@@ -121,6 +121,10 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err);
 /* Print a JSON text followed by a newline on stdout. */
 void cli_print_json(const char *json);
+/* Print a json-c object that way and drop the reference. */
+struct json_object;
+void cli_print_json_obj(struct json_object *o);
+#define CLI_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 /* The library's warnings go to stderr. */
 void cli_warning_cb(const char *msg, void *opaque);
 

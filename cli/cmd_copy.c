@@ -174,9 +174,7 @@ static void print_started(cli_ctx *ctx, const char *disk)
         json_object_object_add(o, "disk", json_object_new_string(disk));
         json_object_object_add(o, "status", json_object_new_string("started"));
         json_object_object_add(o, "exit", json_object_new_int(CLI_OK));
-        cli_print_json(json_object_to_json_string_ext(o,
-                                                      JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        cli_print_json_obj(o);
     } else if (!ctx->quiet) {
         printf("Block Copy started\n");
     }

@@ -9,12 +9,6 @@
 
 #include "cli.h"
 
-static void print_json(json_object *o)
-{
-    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-    json_object_put(o);
-}
-
 static json_object *str_or_null(const char *s)
 {
     return s ? json_object_new_string(s) : NULL;
@@ -151,7 +145,7 @@ int cli_cmd_disks(cli_ctx *ctx, const cli_args *args)
                                    json_object_new_boolean(d->readonly));
             json_object_array_add(a, o);
         }
-        print_json(a);
+        cli_print_json_obj(a);
         goto out;
     }
     print_disk_table(disks, n);
@@ -186,7 +180,7 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
                                        json_object_new_string(doms[i].note));
             json_object_array_add(a, o);
         }
-        print_json(a);
+        cli_print_json_obj(a);
     } else {
         printf("%-20s %-8s %s\n", "Name", "PID", "Socket");
         for (i = 0; i < n; i++) {
@@ -222,7 +216,8 @@ int cli_cmd_qmp(cli_ctx *ctx, const cli_args *args)
             json_object *o = json_tokener_parse(reply);
 
             cli_print_json(json_object_to_json_string_ext(
-                o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+                o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                       JSON_C_TO_STRING_NOSLASHESCAPE));
             json_object_put(o);
         }
     }

@@ -59,12 +59,6 @@ static json_object *job_json(const bc_job_info *j)
     return o;
 }
 
-static void print_json(json_object *o)
-{
-    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-    json_object_put(o);
-}
-
 static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
 {
     bc_job_info info;
@@ -80,7 +74,7 @@ static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
         json_object_object_add(o, "type", json_object_new_string("job"));
         json_object_object_add(o, "disk", json_object_new_string(disk));
         json_object_object_add(o, "job", rc ? job_json(&info) : NULL);
-        print_json(o);
+        cli_print_json_obj(o);
     } else if (rc == 0) {
         if (!raw && !ctx->quiet)
             printf("No current block job for %s\n", disk);
@@ -111,7 +105,7 @@ static void print_done(cli_ctx *ctx, const char *disk, const char *status,
         json_object_object_add(o, "disk", json_object_new_string(disk));
         json_object_object_add(o, "status", json_object_new_string(status));
         json_object_object_add(o, "exit", json_object_new_int(CLI_OK));
-        print_json(o);
+        cli_print_json_obj(o);
     } else if (human && !ctx->quiet) {
         printf("%s\n", human);
     }
@@ -261,7 +255,7 @@ int cli_cmd_jobs(cli_ctx *ctx, const cli_args *args)
 
         for (i = 0; i < n; i++)
             json_object_array_add(a, job_json(&jobs[i]));
-        print_json(a);
+        cli_print_json_obj(a);
     } else if (n == 0) {
         if (!ctx->quiet)
             printf("No block jobs\n");

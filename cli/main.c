@@ -93,7 +93,8 @@ int cli_run_words(cli_ctx *ctx, int argc, char *const argv[])
         return run_command(ctx, cli_find_command("copy"), argc, argv);
     }
     if (argc == 1) {
-        cli_error("unknown command '%s' (see 'blockcopy help')", argv[0]);
+        cli_error("unknown command '%s'; to copy a disk: blockcopy DOMAIN "
+                  "DISK DEST (see 'blockcopy help')", argv[0]);
         return CLI_USAGE;
     }
     return run_command(ctx, cli_find_command("copy"), argc, argv);

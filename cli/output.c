@@ -49,6 +49,12 @@ void cli_print_json(const char *json)
     fflush(stdout);
 }
 
+void cli_print_json_obj(json_object *o)
+{
+    cli_print_json(json_object_to_json_string_ext(o, CLI_JSON_FLAGS));
+    json_object_put(o);
+}
+
 int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err)
 {
     int status = bc_error_is_usage(err) ? CLI_USAGE : CLI_FAILED;
@@ -71,9 +77,7 @@ int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err)
         json_object_object_add(o, "status", json_object_new_string("error"));
         json_object_object_add(o, "error", e);
         json_object_object_add(o, "exit", json_object_new_int(status));
-        cli_print_json(json_object_to_json_string_ext(o,
-                                                      JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        cli_print_json_obj(o);
     }
     return status;
 }

@@ -73,12 +73,6 @@ static void end_line(struct progress *p)
     }
 }
 
-static void json_line(json_object *o)
-{
-    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-    json_object_put(o);
-}
-
 static json_object *json_event(const char *type, const bc_job_event *ev,
                                const char *disk)
 {
@@ -121,7 +115,7 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
             json_object_object_add(o, "percent", json_object_new_int(pct));
             json_object_object_add(o, "rate",
                                    json_object_new_uint64((uint64_t)p->rate));
-            json_line(o);
+            cli_print_json_obj(o);
             p->last_json_percent = pct;
         }
         return;
@@ -189,7 +183,7 @@ static void on_event(const bc_job_event *ev, void *opaque)
         if (ev->error)
             json_object_object_add(o, "error",
                                    json_object_new_string(ev->error));
-        json_line(o);
+        cli_print_json_obj(o);
     }
 }
 
@@ -204,7 +198,7 @@ static void print_result(cli_ctx *ctx, struct progress *p, const char *status,
         json_object_object_add(o, "disk", json_object_new_string(p->disk));
         json_object_object_add(o, "status", json_object_new_string(status));
         json_object_object_add(o, "exit", json_object_new_int(exit_status));
-        json_line(o);
+        cli_print_json_obj(o);
     } else if (human && !ctx->quiet) {
         printf("%s\n", human);
         fflush(stdout);

@@ -128,7 +128,7 @@ int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
     if (args)
         bc_json_add(req, "arguments", args);
     conn->dry_run_cb(json_object_to_json_string_ext(req,
-                                                    JSON_C_TO_STRING_PLAIN),
+                                                    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
                      conn->dry_run_opaque);
     json_object_put(req);
     if (ret)
@@ -161,7 +161,7 @@ int bc_qmp_command(bc_conn *conn, const char *command, const char *args_json,
         goto out;
     if (reply_json) {
         *reply_json = strdup(json_object_to_json_string_ext(
-            ret, JSON_C_TO_STRING_PLAIN));
+            ret, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         if (!*reply_json) {
             bc_set_error_oom(err);
             goto out;
@@ -191,7 +191,7 @@ int bc_conn_dispatch_events(bc_conn *conn, bc_event_cb cb, void *opaque,
 
         e.name = ev->name;
         e.data_json = ev->data ? json_object_to_json_string_ext(
-                                     ev->data, JSON_C_TO_STRING_PLAIN)
+                                     ev->data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
                                : "{}";
         e.timestamp_us = ev->timestamp_us;
         if (cb)

@@ -46,6 +46,7 @@ struct copy {
     bool exists;                /* the destination exists already */
     bool create;                /* the tool creates the image */
     char *job_id;
+    bool stale_job;             /* an ended job of the tool's is in the way */
     char fmt_node[32];
     char proto_node[32];
 
@@ -127,19 +128,30 @@ static int check_disk(struct copy *c, const char *name, bc_error *err)
         return bc_set_error(err, BC_ERR_NO_DISK,
                             "disk '%s' has no block node to copy from", name);
 
+    if (!(c->job_id = bc_disk_job_id(&c->disk)))
+        return bc_set_error_oom(err);
     rc = bc_job_find(c->conn, &c->disk, &job, err);
     if (rc < 0)
         return -1;
     if (rc == 1) {
-        bc_set_error(err, BC_ERR_JOB_EXISTS,
-                     "disk '%s' already has a block job: '%s' (%s, %s)", name,
-                     bc_json_str(job, "device"), bc_json_str(job, "type"),
-                     bc_json_str(job, "status"));
+        const char *id = bc_json_str(job, "device");
+        const char *status = bc_json_str(job, "status");
+
+        /* A copy of the tool's that ended, left by a run that was killed
+         * or that returned at once (--async): it is cleaned up once the
+         * new copy is known to be valid. */
+        if (id && status && !strcmp(id, c->job_id) &&
+            !strcmp(status, "concluded")) {
+            c->stale_job = true;
+        } else {
+            bc_set_error(err, BC_ERR_JOB_EXISTS,
+                         "disk '%s' already has a block job: '%s' (%s, %s)",
+                         name, id, bc_json_str(job, "type"), status);
+        }
         json_object_put(job);
-        return -1;
+        if (!c->stale_job)
+            return -1;
     }
-    if (!(c->job_id = bc_disk_job_id(&c->disk)))
-        return bc_set_error_oom(err);
     return 0;
 }
 
@@ -181,9 +193,10 @@ static int check_local_dest(struct copy *c, bc_error *err)
 
     if (c->exists) {
         if (stat(path, &st) < 0)
-            return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
-                                      "destination '%s' is a broken link",
-                                      path);
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' is a symbolic link to a "
+                                "missing file; it is never followed to "
+                                "create one", path);
         if (is_source_image(c, &st))
             return bc_set_error(err, BC_ERR_INVALID_ARG,
                                 "destination '%s' is the disk's own image", path);
@@ -627,6 +640,16 @@ static int start_mirror(struct copy *c, bc_error *err)
     return bc_conn_change(c->conn, "blockdev-mirror", args, NULL, err);
 }
 
+static void clean_stale_job(struct copy *c)
+{
+    bc_conn_change(c->conn, "job-dismiss",
+                   bc_json_add_str(json_object_new_object(), "id", c->job_id),
+                   NULL, NULL);
+    bc_job_cleanup_nodes(c->conn, &c->disk);
+    bc_conn_warn(c->conn, "cleaned up block job '%s', which had ended "
+                 "without anyone waiting for it", c->job_id);
+}
+
 /* Undo what was done, newest first.  Errors here change nothing more. */
 static void roll_back(struct copy *c)
 {
@@ -728,6 +751,8 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
         goto out;
 
     /* From here on the VM changes; every failure rolls back. */
+    if (c.stale_job)
+        clean_stale_job(&c);
     if (c.create && create_protocol(&c, err) < 0)
         goto fail;
     if (add_protocol_node(&c, err) < 0)

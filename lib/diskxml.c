@@ -70,6 +70,10 @@ void bc_dest_clear(bc_dest *dest)
 
 struct parse_state {
     bool dtd_refused;
+    /* The first error is the cause; later ones are its echoes. */
+    bool have_error;
+    int line, column;
+    char message[256];
 };
 
 /* libxml2 calls this on <!DOCTYPE ...>, before the internal subset. */
@@ -83,9 +87,23 @@ static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext,
     xmlStopParser(ctxt);
 }
 
-/* Errors are collected from the context afterwards, never printed. */
-static void quiet_error(void *ctx, xmlErrorPtr error)
+/* Errors are kept, never printed. */
+static void keep_error(void *ctx, xmlErrorPtr error)
 {
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+    size_t n;
+
+    if (st->have_error || !error)
+        return;
+    st->have_error = true;
+    st->line = error->line;
+    st->column = error->int2;
+    bc_strlcpy(st->message, error->message ? error->message : "not well-formed",
+               sizeof(st->message));
+    n = strlen(st->message);
+    while (n && (st->message[n - 1] == '\n' || st->message[n - 1] == ' '))
+        st->message[--n] = '\0';
 }
 
 static char *attr(xmlNodePtr node, const char *name)
@@ -329,13 +347,14 @@ static int parse_disk(xmlNodePtr root, bc_dest *dest, bc_error *err)
 
 int bc_dest_parse(const char *xml, size_t len, bc_dest *dest, bc_error *err)
 {
-    struct parse_state st = { false };
+    struct parse_state st;
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     xmlNodePtr root;
     int ret = -1;
 
     memset(dest, 0, sizeof(*dest));
+    memset(&st, 0, sizeof(st));
     if (len > BC_DEST_XML_MAX)
         return bc_set_error(err, BC_ERR_XML,
                             "destination XML is larger than %d KiB",
@@ -348,7 +367,7 @@ int bc_dest_parse(const char *xml, size_t len, bc_dest *dest, bc_error *err)
     ctxt->_private = &st;
     ctxt->sax->internalSubset = refuse_dtd;
     ctxt->sax->externalSubset = refuse_dtd;
-    ctxt->sax->serror = quiet_error;
+    ctxt->sax->serror = keep_error;
     ctxt->sax->error = NULL;
     ctxt->sax->warning = NULL;
 
@@ -362,18 +381,10 @@ int bc_dest_parse(const char *xml, size_t len, bc_dest *dest, bc_error *err)
         goto out;
     }
     if (!doc || !ctxt->wellFormed) {
-        xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
-        char msg[512];
-        size_t n;
-
-        bc_strlcpy(msg, e && e->message ? e->message : "not well-formed",
-                   sizeof(msg));
-        n = strlen(msg);
-        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-            msg[--n] = '\0';
         bc_set_error(err, BC_ERR_XML,
                      "destination XML is not well-formed, line %d, column "
-                     "%d: %s", e ? e->line : 0, e ? e->int2 : 0, msg);
+                     "%d: %s", st.line, st.column,
+                     st.have_error ? st.message : "not well-formed");
         goto out;
     }
 

@@ -72,14 +72,17 @@ img_create() {
 vm_start() {
     local name=$1; shift
     local sock=$T/run/$name.qmp
+    # QEMU serves one client per QMP socket, and the tool holds its socket
+    # while it waits: the tests query through a second one.
     "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S \
         -name "$name" -qmp "unix:$sock,server=on,wait=off" \
+        -qmp "unix:$T/$name.test.qmp,server=on,wait=off" \
         "$@" >"$T/$name.log" 2>&1 &
     VM_PIDS+=($!)
-    eval "PID_$name=$!"
+    echo $! >"$T/$name.pid"
     local i
     for i in $(seq 1 200); do
-        [ -S "$sock" ] && return 0
+        [ -S "$sock" ] && [ -S "$T/$name.test.qmp" ] && return 0
         kill -0 "$!" 2>/dev/null || { cat "$T/$name.log" >&2; fail "QEMU for $name exited"; }
         sleep 0.05
     done
@@ -102,15 +105,20 @@ sock() {
     echo "$T/run/$1.qmp"
 }
 
-# qmp VM COMMAND [ARGS-JSON]: the command's "return" as JSON.
+vm_pid() {
+    cat "$T/$1.pid"
+}
+
+# qmp VM COMMAND [ARGS-JSON]: the command's "return" as JSON, through the
+# test's own monitor.
 qmp() {
     local vm=$1; shift
-    "$QMPC" "$(sock "$vm")" "$@"
+    "$QMPC" "$T/$vm.test.qmp" "$@"
 }
 
 # hmp VM COMMAND-LINE
 hmp() {
-    "$QMPC" "$(sock "$1")" --hmp "$2"
+    "$QMPC" "$T/$1.test.qmp" --hmp "$2"
 }
 
 # The image file the device DEV of VM runs on.
@@ -161,4 +169,35 @@ not_in_use() {
 
 bc() {
     "$BLOCKCOPY" "$@"
+}
+
+# state VM: what a failed command must leave exactly as it was: the node
+# list, the jobs, each disk's image, and the files in $T.
+state() {
+    qmp "$1" --state
+    ls "$T" | grep -v -e '^out$' -e '^err$' -e '^state' -e '\.log$' -e '\.qmp$' -e '\.pid$' |
+        sed 's/^/file: /'
+}
+
+# unchanged [--exit N] VM COMMAND...: run it expecting exit 2 (or N),
+# then check that the VM and the files are exactly as before.
+unchanged() {
+    local code=2
+    [ "$1" = --exit ] && { code=$2; shift 2; }
+    local vm=$1; shift
+    state "$vm" >"$T/state.before"
+    expect_exit "$code" "$@"
+    state "$vm" >"$T/state.after"
+    diff -u "$T/state.before" "$T/state.after" >&2 ||
+        fail "'$*' changed the VM or the files"
+}
+
+# Wait until the job of VM reaches STATUS (e.g. ready), at most 30 s.
+wait_job_status() {
+    local vm=$1 want=$2 i
+    for i in $(seq 1 300); do
+        [ "$(qmp "$vm" query-jobs | jq -r '.[0].status // empty')" = "$want" ] && return 0
+        sleep 0.1
+    done
+    fail "job of $vm never became $want"
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A copy that does not finish: --timeout, and SIGINT, SIGTERM, SIGHUP while
+# waiting, abort it, clean up, and leave the VM on its source.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+
+img_create "$T/src.qcow2" qcow2 256M 64
+vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
+
+clean() {
+    expect_eq "$(job_ids vm1)" "" "jobs left ($1)"
+    expect_eq "$(node_names vm1 | grep -c '^bc-')" "0" "tool nodes left ($1)"
+    expect_eq "$(disk_file vm1 virtio-disk0)" "$T/src.qcow2" "disk ($1)"
+}
+
+expect_exit 1 bc vm1 vda "$T/t.qcow2" --bandwidth 1M --timeout 1 --verbose
+expect_eq "$(cat "$T/out")" "Copy aborted" "stdout after timeout"
+clean timeout
+
+for sig in INT TERM HUP; do
+    rm -f "$T/s.qcow2"
+    "$BLOCKCOPY" vm1 vda "$T/s.qcow2" --bandwidth 1M --wait >"$T/out" 2>"$T/err" &
+    pid=$!
+    BG_PIDS+=($pid)
+    wait_job_status vm1 running
+    kill -$sig $pid
+    wait $pid
+    expect_eq "$?" 1 "exit after SIG$sig"
+    expect_eq "$(cat "$T/out")" "Copy aborted" "stdout after SIG$sig"
+    clean "SIG$sig"
+done
+
+# --async requests the abort and returns; the next run cleans up what the
+# cancelled job left.
+"$BLOCKCOPY" vm1 vda "$T/a.qcow2" --bandwidth 1M --wait --async >"$T/out" 2>"$T/err" &
+pid=$!
+BG_PIDS+=($pid)
+wait_job_status vm1 running
+kill -INT $pid
+wait $pid
+expect_eq "$?" 1 "exit after --async abort"
+expect_eq "$(cat "$T/out")" "Copy aborted" "stdout after --async abort"
+wait_job_status vm1 concluded
+expect_exit 0 bc vm1 vda "$T/b.qcow2" --pivot
+expect_grep "cleaned up" "$T/err"
+expect_eq "$(disk_file vm1 virtio-disk0)" "$T/b.qcow2" "disk after the next copy"
+expect_eq "$(job_ids vm1)" "" "jobs left"
+exit 0

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# --print-xml shows the destination as it will be used; --dry-run the QMP
+# commands that would change the VM.  Neither changes anything.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+
+expect_exit 0 bc novm vda /srv/new.qcow2 --format qcow2 --print-xml
+cat >"$T/want" <<'XML'
+<disk type="file">
+  <driver type="qcow2"/>
+  <source file="/srv/new.qcow2"/>
+</disk>
+XML
+diff -u "$T/want" "$T/out" || fail "--print-xml of DEST"
+
+expect_exit 0 bc novm vda /dev/vg/new --blockdev --raw --print-xml
+expect_grep '<disk type="block">' "$T/out"
+expect_grep '<source dev="/dev/vg/new"/>' "$T/out"
+
+cat >"$T/dest.xml" <<'XML'
+<disk type='network' device='disk'>
+  <driver name='qemu' type='raw' cache='none'/>
+  <source protocol='nbd' name='export1'>
+    <host name='192.0.2.7' port='10809'/>
+  </source>
+  <target dev='vdb' bus='virtio'/>
+  <iotune><total_bytes_sec>1000</total_bytes_sec></iotune>
+</disk>
+XML
+expect_exit 0 bc novm vda --xml "$T/dest.xml" --print-xml
+cat >"$T/want" <<'XML'
+<disk type="network">
+  <driver type="raw"/>
+  <source protocol="nbd" name="export1">
+    <host name="192.0.2.7" port="10809"/>
+  </source>
+</disk>
+XML
+diff -u "$T/want" "$T/out" || fail "--print-xml of --xml"
+rm -f "$T/want" "$T/dest.xml"
+
+img_create "$T/src.qcow2" qcow2 64M 4
+vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
+state vm1 >"$T/state.before"
+expect_exit 0 bc vm1 vda "$T/dry.qcow2" --dry-run --bandwidth 10M --pivot
+state vm1 >"$T/state.after"
+diff -u "$T/state.before" "$T/state.after" || fail "--dry-run changed the VM"
+[ ! -e "$T/dry.qcow2" ] || fail "--dry-run created the destination"
+expect_eq "$(jq -r .execute "$T/out" | tr '\n' ' ')" \
+    "blockdev-create blockdev-add blockdev-create blockdev-add blockdev-mirror " \
+    "commands"
+expect_eq "$(jq -r 'select(.execute == "blockdev-mirror") | .arguments | "\(.device) \(.target) \(.sync) \(.speed) \(."auto-dismiss")"' "$T/out")" \
+    "#block$(qmp vm1 query-block | jq -r '.[0].inserted."node-name"' | sed 's/#block//') bc-drive0-t1 full 10485760 false" \
+    "blockdev-mirror arguments"
+expect_eq "$(jq -r 'select(.execute == "blockdev-add") | .arguments.discard' "$T/out" | sort -u)" \
+    unmap "discard on the destination nodes"
+exit 0
