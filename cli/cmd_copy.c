@@ -87,6 +87,7 @@ struct copy_opts {
 static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
 {
     unsigned long long v;
+    const char *secret;
     bc_error err;
     int rc;
 
@@ -150,6 +151,13 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
                                             &o->maxparams,
                                             BC_BLOCK_COPY_GRANULARITY,
                                             (unsigned int)v, &err) < 0)
+        goto error;
+    secret = cli_arg(args, "secret-file");
+    if (!secret)
+        secret = getenv("BLOCKCOPY_SECRET_FILE");
+    if (secret && *secret &&
+        bc_typed_params_add_string(&o->params, &o->nparams, &o->maxparams,
+                                   BC_BLOCK_COPY_SECRET_FILE, secret, &err) < 0)
         goto error;
     if ((rc = cli_arg_size(args, "buf-size", ULLONG_MAX, &v)) < 0)
         return -1;

@@ -30,6 +30,9 @@ static const cli_opt copy_opts[] = {
       "the destination format (default: the source's)", CLI_COMPLETE_FORMAT,
       NULL },
     { "raw", CLI_OPT_BOOL, 0, NULL, "same as --format raw", 0, NULL },
+    { "secret-file", CLI_OPT_STRING, 0, "FILE",
+      "the key or password for the XML's <auth> (default: "
+      "$BLOCKCOPY_SECRET_FILE)", CLI_COMPLETE_FILE, NULL },
     { "blockdev", CLI_OPT_BOOL, 0, NULL,
       "DEST is a block device, not a file", 0, NULL },
     { "shallow", CLI_OPT_BOOL, 0, NULL,

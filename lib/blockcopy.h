@@ -353,6 +353,10 @@ BC_EXPORT void bc_disks_free(bc_disk_info *disks, size_t ndisks);
 #define BC_BLOCK_COPY_BANDWIDTH "bandwidth"      /* ullong, bytes/s */
 #define BC_BLOCK_COPY_GRANULARITY "granularity"  /* uint, bytes */
 #define BC_BLOCK_COPY_BUF_SIZE "buf-size"        /* ullong, bytes */
+/* string: a file holding the key or password for the destination's
+ * <auth username=> (rbd, iscsi).  QEMU reads it; the secret itself never
+ * passes through the library. */
+#define BC_BLOCK_COPY_SECRET_FILE "secret-file"
 
 typedef enum {
     BC_BLOCK_COPY_SHALLOW = 1 << 0,          /* copy only the top image */

@@ -27,6 +27,7 @@ static const bc_typed_param_spec copy_params[] = {
     { BC_BLOCK_COPY_BANDWIDTH, BC_TYPED_PARAM_ULLONG },
     { BC_BLOCK_COPY_GRANULARITY, BC_TYPED_PARAM_UINT },
     { BC_BLOCK_COPY_BUF_SIZE, BC_TYPED_PARAM_ULLONG },
+    { BC_BLOCK_COPY_SECRET_FILE, BC_TYPED_PARAM_STRING },
     { NULL, 0 }
 };
 
@@ -41,6 +42,7 @@ struct copy {
     unsigned long long bandwidth;
     unsigned int granularity;   /* 0: QEMU's choice */
     unsigned long long buf_size;
+    const char *secret_file;    /* borrowed from the params */
 
     char *format;               /* of the destination */
     bool exists;                /* the destination exists already */
@@ -49,11 +51,13 @@ struct copy {
     bool stale_job;             /* an ended job of the tool's is in the way */
     char fmt_node[32];
     char proto_node[32];
+    char secret_id[32];
 
     /* What has been done, for the roll-back. */
     bool created_file;
     dev_t created_dev;
     ino_t created_ino;
+    bool added_secret;
     bool added_proto;
     bool added_fmt;
 };
@@ -106,6 +110,15 @@ static int check_params(struct copy *c, const bc_typed_param *params,
                                 "%llu", INT_MAX, ull);
         c->buf_size = ull;
     }
+
+    rc = bc_typed_params_get_string(params, nparams, BC_BLOCK_COPY_SECRET_FILE,
+                                    &c->secret_file, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1 && access(c->secret_file, R_OK) < 0)
+        return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                  "cannot read secret file '%s'",
+                                  c->secret_file);
     return 0;
 }
 
@@ -366,6 +379,8 @@ static int choose_node_names(struct copy *c, bc_error *err)
                  c->disk.token, gen);
         snprintf(c->proto_node, sizeof(c->proto_node), "bc-%s-f%d",
                  c->disk.token, gen);
+        snprintf(c->secret_id, sizeof(c->secret_id), "bc-%s-s%d",
+                 c->disk.token, gen);
         for (i = 0; i < n && !taken; i++) {
             const char *name = bc_json_str(json_object_array_get_idx(nodes, i),
                                            "node-name");
@@ -452,6 +467,26 @@ static bool format_has_backing(const char *fmt)
            !strcmp(fmt, "vmdk");
 }
 
+/* The password or key QEMU reads from the user's file.  Only the file's
+ * name passes through here. */
+static int add_secret(struct copy *c, bc_error *err)
+{
+    json_object *args;
+
+    if (c->added_secret || !c->secret_file || !bc_dest_needs_secret(&c->dest))
+        return 0;
+    args = json_object_new_object();
+
+    bc_json_add_str(args, "qom-type", "secret");
+    bc_json_add_str(args, "id", c->secret_id);
+    bc_json_add_str(args, "file", c->secret_file);
+    bc_json_add_str(args, "format", "raw");
+    if (bc_conn_change(c->conn, "object-add", args, NULL, err) < 0)
+        return -1;
+    c->added_secret = true;
+    return 0;
+}
+
 /* Create the protocol layer: an empty file (or a raw one of full size). */
 static int create_protocol(struct copy *c, bc_error *err)
 {
@@ -467,7 +502,11 @@ static int create_protocol(struct copy *c, bc_error *err)
         bc_json_add_int(opts, "size", (int64_t)size);
     } else {
         /* Network protocols take their connection as a "location". */
-        if (!(loc = bc_dest_protocol_options(&c->dest, NULL, err)))
+        if (add_secret(c, err) < 0)
+            return -1;
+        if (!(loc = bc_dest_protocol_options(&c->dest, NULL,
+                                             c->added_secret ? c->secret_id
+                                                             : NULL, err)))
             return -1;
         opts = json_object_new_object();
         bc_json_add_str(opts, "driver", c->dest.protocol);
@@ -499,8 +538,13 @@ static int create_protocol(struct copy *c, bc_error *err)
 
 static int add_protocol_node(struct copy *c, bc_error *err)
 {
-    json_object *opts = bc_dest_protocol_options(&c->dest, c->proto_node, err);
+    json_object *opts;
 
+    if (add_secret(c, err) < 0)
+        return -1;
+    opts = bc_dest_protocol_options(&c->dest, c->proto_node,
+                                    c->added_secret ? c->secret_id : NULL,
+                                    err);
     if (!opts)
         return -1;
     /* Zero ranges become discards, which the mirror does not charge
@@ -665,6 +709,10 @@ static void roll_back(struct copy *c)
         bc_conn_change(c->conn, "blockdev-del",
                        bc_json_add_str(json_object_new_object(), "node-name",
                                        c->proto_node), NULL, NULL);
+    if (c->added_secret)
+        bc_conn_change(c->conn, "object-del",
+                       bc_json_add_str(json_object_new_object(), "id",
+                                       c->secret_id), NULL, NULL);
     /* Remove the file only if it is still the one QEMU made for us. */
     if (c->created_file && lstat(c->dest.path, &st) == 0 &&
         st.st_dev == c->created_dev && st.st_ino == c->created_ino)
@@ -729,6 +777,13 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
                      "QEMU cannot create images over %s: create '%s' first "
                      "and use --reuse-external", c.dest.protocol,
                      c.dest_name);
+        goto out;
+    }
+    if (bc_dest_needs_secret(&c.dest) && !c.secret_file) {
+        bc_set_error(err, BC_ERR_INVALID_ARG,
+                     "destination '%s' authenticates as '%s': give the file "
+                     "holding its secret (the '%s' parameter)", c.dest_name,
+                     c.dest.auth_username, BC_BLOCK_COPY_SECRET_FILE);
         goto out;
     }
     if (choose_format(&c, err) < 0)

@@ -560,7 +560,14 @@ static int split_name(const bc_dest *dest, const char *what, char **first,
     return 0;
 }
 
-static int network_options(const bc_dest *dest, json_object *o, bc_error *err)
+bool bc_dest_needs_secret(const bc_dest *dest)
+{
+    return dest->type == BC_DEST_NETWORK && dest->auth_username &&
+           (!strcmp(dest->protocol, "rbd") || !strcmp(dest->protocol, "iscsi"));
+}
+
+static int network_options(const bc_dest *dest, const char *secret_id,
+                           json_object *o, bc_error *err)
 {
     const char *proto = dest->protocol;
     char *a = NULL, *b = NULL;
@@ -593,8 +600,14 @@ static int network_options(const bc_dest *dest, json_object *o, bc_error *err)
             bc_json_add(o, "server", servers);
         else
             json_object_put(servers);
-        if (dest->auth_username)
+        if (dest->auth_username) {
+            json_object *modes = json_object_new_array();
+
             bc_json_add_str(o, "user", dest->auth_username);
+            json_object_array_add(modes, json_object_new_string("cephx"));
+            bc_json_add(o, "auth-client-required", modes);
+            bc_json_add_str(o, "key-secret", secret_id);
+        }
     } else if (strcmp(proto, "gluster") == 0) {
         json_object *servers = json_object_new_array();
 
@@ -637,8 +650,10 @@ static int network_options(const bc_dest *dest, json_object *o, bc_error *err)
         bc_json_add_str(o, "portal", portal);
         bc_json_add_str(o, "target", a);
         bc_json_add_int(o, "lun", lun);
-        if (dest->auth_username)
+        if (dest->auth_username) {
             bc_json_add_str(o, "user", dest->auth_username);
+            bc_json_add_str(o, "password-secret", secret_id);
+        }
     } else if (strcmp(proto, "ssh") == 0 || strcmp(proto, "nfs") == 0) {
         const bc_dest_host *h = &dest->hosts[0];
         json_object *server = json_object_new_object();
@@ -667,7 +682,8 @@ static int network_options(const bc_dest *dest, json_object *o, bc_error *err)
 }
 
 json_object *bc_dest_protocol_options(const bc_dest *dest,
-                                      const char *node_name, bc_error *err)
+                                      const char *node_name,
+                                      const char *secret_id, bc_error *err)
 {
     json_object *o = json_object_new_object();
 
@@ -687,7 +703,7 @@ json_object *bc_dest_protocol_options(const bc_dest *dest,
         bc_json_add_str(o, "filename", dest->path);
         break;
     case BC_DEST_NETWORK:
-        if (network_options(dest, o, err) < 0) {
+        if (network_options(dest, secret_id, o, err) < 0) {
             json_object_put(o);
             return NULL;
         }

@@ -52,10 +52,16 @@ char *bc_dest_format(const bc_dest *dest, bc_error *err);
 
 /*
  * The blockdev-add options of the protocol layer for 'dest' (the file,
- * block device or network connection), named 'node_name'.  New reference.
+ * block device or network connection), named 'node_name'.  'secret_id'
+ * names the QEMU secret object holding the password or key of
+ * <auth username=>, if the destination needs one.  New reference.
  */
 json_object *bc_dest_protocol_options(const bc_dest *dest,
-                                      const char *node_name, bc_error *err);
+                                      const char *node_name,
+                                      const char *secret_id, bc_error *err);
+
+/* True when the destination authenticates with a secret (rbd, iscsi). */
+bool bc_dest_needs_secret(const bc_dest *dest);
 
 /* True for a format name QEMU can write ("qcow2"). */
 bool bc_format_is_writable(const char *format);

@@ -67,6 +67,63 @@ int bc_job_find(bc_conn *conn, const bc_disk *disk, json_object **job,
     return rc;
 }
 
+static bool node_exists(json_object *nodes, const char *name)
+{
+    size_t i, n = json_object_is_type(nodes, json_type_array)
+                      ? json_object_array_length(nodes) : 0;
+
+    for (i = 0; i < n; i++) {
+        const char *nn = bc_json_str(json_object_array_get_idx(nodes, i),
+                                     "node-name");
+
+        if (nn && !strcmp(nn, name))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Remove the secret objects ("PREFIX" "sN") of copies whose protocol node
+ * ("PREFIX" "fN") is gone: a node the disk runs on may still need its
+ * secret to reconnect.
+ */
+static void cleanup_secrets(bc_conn *conn, const char *prefix)
+{
+    json_object *objects = NULL, *nodes = NULL;
+    size_t i, n;
+    bc_error ignored;
+
+    bc_error_init(&ignored);
+    if (bc_conn_query(conn, "qom-list",
+                      bc_json_add_str(json_object_new_object(), "path",
+                                      "/objects"), &objects, &ignored) < 0 ||
+        bc_conn_query(conn, "query-named-block-nodes",
+                      bc_json_add_bool(json_object_new_object(), "flat", true),
+                      &nodes, &ignored) < 0)
+        goto out;
+    n = json_object_is_type(objects, json_type_array)
+            ? json_object_array_length(objects) : 0;
+    for (i = 0; i < n; i++) {
+        const char *id = bc_json_str(json_object_array_get_idx(objects, i),
+                                     "name");
+        char node[128];
+
+        if (!id || !bc_str_has_prefix(id, prefix) || id[strlen(prefix)] != 's')
+            continue;
+        snprintf(node, sizeof(node), "%sf%.16s", prefix,
+                 id + strlen(prefix) + 1);
+        if (node_exists(nodes, node))
+            continue;
+        bc_error_init(&ignored);
+        bc_conn_change(conn, "object-del",
+                       bc_json_add_str(json_object_new_object(), "id", id),
+                       NULL, &ignored);
+    }
+ out:
+    json_object_put(objects);
+    json_object_put(nodes);
+}
+
 void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
 {
     json_object *nodes = NULL;
@@ -101,6 +158,7 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
         }
     }
     json_object_put(nodes);
+    cleanup_secrets(conn, prefix);
 }
 
 /* Release the old chain of a disk that has pivoted. */

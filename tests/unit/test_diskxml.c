@@ -43,7 +43,7 @@ static void maps_to(const char *xml, const char *want)
     json_object *o;
 
     bc_error_init(&err);
-    o = bc_dest_protocol_options(&d, "n", &err);
+    o = bc_dest_protocol_options(&d, "n", "sec0", &err);
     ck_assert_msg(o != NULL, "%s", err.message);
     ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
                      want);
@@ -101,7 +101,8 @@ START_TEST(test_network_forms)
             "{\"node-name\":\"n\",\"driver\":\"rbd\",\"pool\":\"pool\","
             "\"image\":\"img\",\"server\":[{\"host\":\"mon1\",\"port\":"
             "\"6789\"},{\"host\":\"mon2\",\"port\":\"6789\"}],\"user\":"
-            "\"admin\"}");
+            "\"admin\",\"auth-client-required\":[\"cephx\"],\"key-secret\":"
+            "\"sec0\"}");
     maps_to("<disk type='network'><source protocol='gluster' "
             "name='vol/dir/img.qcow2'><host name='g1' port='24007'/>"
             "</source></disk>",
@@ -114,6 +115,13 @@ START_TEST(test_network_forms)
             "{\"node-name\":\"n\",\"driver\":\"iscsi\",\"transport\":\"tcp\","
             "\"portal\":\"10.1.1.1:3260\",\"target\":"
             "\"iqn.2024-01.org.example:t1\",\"lun\":2}");
+    maps_to("<disk type='network'><source protocol='iscsi' "
+            "name='iqn.2024-01.org.example:t1/0'><host name='::1' port='3261'/>"
+            "<auth username='chap'/></source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"iscsi\",\"transport\":\"tcp\","
+            "\"portal\":\"[::1]:3261\",\"target\":"
+            "\"iqn.2024-01.org.example:t1\",\"lun\":0,\"user\":\"chap\","
+            "\"password-secret\":\"sec0\"}");
     maps_to("<disk type='network'><source protocol='ssh' name='/img/a.qcow2'>"
             "<host name='s' port='2222'/><auth username='u'/></source></disk>",
             "{\"node-name\":\"n\",\"driver\":\"ssh\",\"user\":\"u\","

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A destination with <auth>: the secret comes from a file (--secret-file or
+# $BLOCKCOPY_SECRET_FILE), reaches QEMU as a secret object that QEMU reads
+# itself, and never shows in output, errors or the dry run.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+
+img_create "$T/src.qcow2" qcow2 64M 4
+vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
+printf 'TOPSECRETKEY' >"$T/key"
+chmod 600 "$T/key"
+cat >"$T/rbd.xml" <<'XML'
+<disk type='network'>
+  <driver type='raw'/>
+  <source protocol='rbd' name='pool/img'>
+    <host name='192.0.2.1' port='6789'/>
+    <auth username='admin'><secret type='ceph' usage='client.admin'/></auth>
+  </source>
+</disk>
+XML
+
+unchanged vm1 bc vm1 vda --xml "$T/rbd.xml"
+expect_grep "authenticates as 'admin': give the file holding its secret" "$T/err"
+unchanged vm1 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/nokey"
+expect_grep "cannot read secret file '$T/nokey'" "$T/err"
+
+expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/key" --dry-run
+expect_eq "$(jq -c 'select(.execute == "object-add") | .arguments' "$T/out" | sort -u)" \
+    "{\"qom-type\":\"secret\",\"id\":\"bc-drive0-s1\",\"file\":\"$T/key\",\"format\":\"raw\"}" \
+    "secret object"
+expect_eq "$(jq -r 'select(.execute == "blockdev-add" and .arguments.driver == "rbd") | .arguments."key-secret"' "$T/out")" \
+    bc-drive0-s1 "key-secret"
+BLOCKCOPY_SECRET_FILE=$T/key expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --dry-run
+expect_grep '"key-secret":"bc-drive0-s1"' "$T/out"
+
+# No Ceph here: QEMU fails, and the secret object goes with the rest.
+qmp vm1 qom-list '{"path": "/objects"}' | jq -r '.[].name' | sort >"$T/objects.before"
+state vm1 >"$T/state.before"
+BLOCKCOPY_SECRET_FILE=$T/key expect_exit 1 bc vm1 vda --xml "$T/rbd.xml" --pivot
+expect_grep "error: Copy failed: " "$T/err"
+state vm1 >"$T/state.after"
+diff -u "$T/state.before" "$T/state.after" || fail "a failed copy left something"
+qmp vm1 qom-list '{"path": "/objects"}' | jq -r '.[].name' | sort >"$T/objects.after"
+diff -u "$T/objects.before" "$T/objects.after" || fail "the secret object was left"
+if grep -rq TOPSECRETKEY "$T/out" "$T/err" "$T"/*.log; then
+    fail "the secret leaked into the output"
+fi
+exit 0
