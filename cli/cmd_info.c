@@ -31,33 +31,6 @@ static void human_size(unsigned long long v, char *buf, size_t len)
         snprintf(buf, len, "%.1f %s", d, units[u]);
 }
 
-/* vda before vdb before vdaa, then sd*, hd*, fd*, then disks without a
- * target name. */
-static int target_rank(const char *t)
-{
-    static const char *const order[] = { "vd", "sd", "hd", "fd" };
-    size_t i;
-
-    for (i = 0; t && i < sizeof(order) / sizeof(order[0]); i++)
-        if (!strncmp(t, order[i], 2))
-            return (int)i;
-    return 9;
-}
-
-static int cmp_disk(const void *pa, const void *pb)
-{
-    const bc_disk_info *a = pa, *b = pb;
-    int ra = target_rank(a->target), rb = target_rank(b->target);
-
-    if (ra != rb)
-        return ra - rb;
-    if (!a->target || !b->target)
-        return 0;
-    if (strlen(a->target) != strlen(b->target))
-        return strlen(a->target) < strlen(b->target) ? -1 : 1;
-    return strcmp(a->target, b->target);
-}
-
 static const char *or_dash(const char *s)
 {
     return s && *s ? s : "-";
@@ -70,7 +43,6 @@ static void print_disk_table(bc_disk_info *disks, size_t n)
     int w[6];
     size_t i, c;
 
-    qsort(disks, n, sizeof(*disks), cmp_disk);
     for (c = 0; c < 6; c++)
         w[c] = (int)strlen(head[c]);
     for (i = 0; i < n; i++) {

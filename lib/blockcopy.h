@@ -340,7 +340,8 @@ typedef struct bc_disk_info {
     bool readonly;
 } bc_disk_info;
 
-/* Every block device of the VM.  Free with bc_disks_free(). */
+/* Every block device of the VM, in target-name order (vd*, sd*, hd*,
+ * fd*, then those without one).  Free with bc_disks_free(). */
 BC_EXPORT int bc_disks_list(bc_conn *conn, bc_disk_info **disks,
                             size_t *ndisks, bc_error *err);
 BC_EXPORT void bc_disks_free(bc_disk_info *disks, size_t ndisks);

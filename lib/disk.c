@@ -325,6 +325,7 @@ int bc_disk_lookup(bc_conn *conn, const char *name, bc_disk *disk,
     if (found == -1) {
         if (!named)
             bc_disks_name_targets(conn, disks, n);
+        bc_disks_sort(disks, n);
         for (i = 0; i < n; i++)
             append(names, sizeof(names), bc_disk_label(&disks[i]));
         bc_set_error(err, BC_ERR_NO_DISK,
@@ -363,6 +364,7 @@ int bc_disks_list(bc_conn *conn, bc_disk_info **out, size_t *nout,
     if (bc_disks_query(conn, &disks, &n, err) < 0)
         return -1;
     bc_disks_name_targets(conn, disks, n);
+    bc_disks_sort(disks, n);
     if (n && !(list = calloc(n, sizeof(*list)))) {
         bc_disks_free_internal(disks, n);
         return bc_set_error_oom(err);

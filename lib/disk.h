@@ -24,6 +24,7 @@ typedef struct bc_disk {
     bool readonly;
     char *bus;              /* "virtio", "scsi", ... or NULL */
     char *token;            /* names the tool's job and nodes for this disk */
+    int index;              /* place in query-block's list */
 } bc_disk;
 
 void bc_disk_clear(bc_disk *disk);
@@ -44,6 +45,9 @@ int bc_disk_lookup(bc_conn *conn, const char *name, bc_disk *disk,
 /* Work out the target names (vda, sda, hda) of 'disks'.  Best effort:
  * a disk whose place cannot be told keeps target NULL. */
 void bc_disks_name_targets(bc_conn *conn, bc_disk *disks, size_t ndisks);
+
+/* Sort disks by target name (vd*, sd*, hd*, fd*, then the rest). */
+void bc_disks_sort(bc_disk *disks, size_t ndisks);
 
 /* The name to show for a disk: its target, device id, drive or node. */
 const char *bc_disk_label(const bc_disk *disk);

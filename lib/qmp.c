@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -141,6 +142,7 @@ static int64_t deadline_after(int ms)
 static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
 {
     struct sockaddr_un sun;
+    struct stat st;
     int fd;
 
     memset(&sun, 0, sizeof(sun));
@@ -159,6 +161,9 @@ static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
         int e = errno;
 
         close(fd);
+        /* Linux refuses a connection to a file that is not a socket. */
+        if (e == ECONNREFUSED && stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+            e = ENOTSOCK;
         switch (e) {
         case ENOENT:
             return bc_set_error(err, BC_ERR_CONNECT,
@@ -522,6 +527,11 @@ static int read_greeting(bc_qmp *q, bc_error *err)
         if (tmp.code == BC_ERR_CLOSED)
             bc_set_error(err, BC_ERR_PROTOCOL,
                          "'%s' closed the connection before the QMP greeting",
+                         q->address ? q->address : "monitor");
+        else if (tmp.code == BC_ERR_PROTOCOL)
+            bc_set_error(err, BC_ERR_PROTOCOL,
+                         "'%s' is not a QMP monitor: it does not speak JSON "
+                         "(a human monitor, -monitor, perhaps?)",
                          q->address ? q->address : "monitor");
         else
             bc_set_error(err, tmp.code, "bad QMP greeting from '%s': %s",

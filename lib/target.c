@@ -326,3 +326,39 @@ void bc_disks_name_targets(bc_conn *conn, bc_disk *disks, size_t n)
     free(items);
     cache_clear(&cache);
 }
+
+/* vda before vdb before vdaa, then sd*, hd*, fd*, then disks without a
+ * target name in the order QEMU lists them. */
+static int target_rank(const char *t)
+{
+    static const char *const order[] = { "vd", "sd", "hd", "fd" };
+    size_t i;
+
+    for (i = 0; t && i < BC_ARRAY_SIZE(order); i++)
+        if (!strncmp(t, order[i], 2))
+            return (int)i;
+    return 9;
+}
+
+static int cmp_target(const void *pa, const void *pb)
+{
+    const bc_disk *a = pa, *b = pb;
+    int ra = target_rank(a->target), rb = target_rank(b->target);
+
+    if (ra != rb)
+        return ra - rb;
+    if (!a->target || !b->target)
+        return a->index - b->index;
+    if (strlen(a->target) != strlen(b->target))
+        return strlen(a->target) < strlen(b->target) ? -1 : 1;
+    return strcmp(a->target, b->target);
+}
+
+void bc_disks_sort(bc_disk *disks, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        disks[i].index = (int)i;
+    qsort(disks, n, sizeof(*disks), cmp_target);
+}
