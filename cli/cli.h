@@ -119,6 +119,9 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a library error: message on stderr, a JSON document on stdout
  * with --json.  Returns the exit status it calls for. */
 int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err);
+/* With --json, print the result document of the usage error cli_error()
+ * reported last, unless a JSON result said so already. */
+void cli_report_usage(cli_ctx *ctx);
 /* Print a JSON text followed by a newline on stdout. */
 void cli_print_json(const char *json);
 /* Print a json-c object that way and drop the reference. */

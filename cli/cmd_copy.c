@@ -173,19 +173,31 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
     return -1;
 }
 
-static void print_started(cli_ctx *ctx, const char *disk)
+static void print_status(cli_ctx *ctx, const char *disk, const char *status,
+                         const char *human, int exit_status)
 {
     if (ctx->json) {
         json_object *o = json_object_new_object();
 
         json_object_object_add(o, "type", json_object_new_string("result"));
         json_object_object_add(o, "disk", json_object_new_string(disk));
-        json_object_object_add(o, "status", json_object_new_string("started"));
-        json_object_object_add(o, "exit", json_object_new_int(CLI_OK));
+        json_object_object_add(o, "status", json_object_new_string(status));
+        json_object_object_add(o, "exit", json_object_new_int(exit_status));
         cli_print_json_obj(o);
     } else if (!ctx->quiet) {
-        printf("Block Copy started\n");
+        printf("%s\n", human);
     }
+}
+
+static void print_started(cli_ctx *ctx, const char *disk)
+{
+    print_status(ctx, disk, "started", "Block Copy started", CLI_OK);
+}
+
+static int print_aborted(cli_ctx *ctx, const char *disk)
+{
+    print_status(ctx, disk, "aborted", "Copy aborted", CLI_FAILED);
+    return CLI_FAILED;
 }
 
 int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
@@ -218,9 +230,17 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
             status = cli_report(ctx, NULL, &err);
             goto out;
         }
-        fputs(canon, stdout);
-        if (canon[0] && canon[strlen(canon) - 1] != '\n')
-            fputc('\n', stdout);
+        if (ctx->json) {
+            json_object *doc = json_object_new_object();
+
+            json_object_object_add(doc, "type", json_object_new_string("xml"));
+            json_object_object_add(doc, "xml", json_object_new_string(canon));
+            cli_print_json_obj(doc);
+        } else {
+            fputs(canon, stdout);
+            if (canon[0] && canon[strlen(canon) - 1] != '\n')
+                fputc('\n', stdout);
+        }
         status = CLI_OK;
         goto out;
     }
@@ -230,6 +250,10 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     if (cli_flag(args, "dry-run"))
         bc_conn_set_dry_run(conn, print_dry_run, ctx);
 
+    /* From here a signal must not kill the tool half way: it aborts the
+     * copy once the copy has started. */
+    cli_signals_take(ctx);
+    cli_signals_catch(ctx);
     if (bc_block_copy(conn, disk, xml, o.params, o.nparams, o.flags,
                       &err) < 0) {
         status = cli_report(ctx, bc_error_is_usage(&err) ? NULL
@@ -238,6 +262,13 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     }
     if (cli_flag(args, "dry-run")) {
         status = CLI_OK;
+        goto out;
+    }
+    if (!o.wait && cli_signals_take(ctx)) {
+        if (bc_block_job_abort(conn, disk, 0, &err) < 0)
+            status = cli_report(ctx, "cannot abort the copy: ", &err);
+        else
+            status = print_aborted(ctx, disk);
         goto out;
     }
     if (!o.wait) {
@@ -249,6 +280,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
                           o.timeout, cli_flag(args, "async"));
 
  out:
+    cli_signals_default();
     cli_disconnect(ctx, conn);
     bc_typed_params_free(o.params, o.nparams);
     free(xml);

@@ -213,6 +213,7 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
             status = CLI_OK;
         }
     } else if (wait) {
+        cli_signals_take(ctx);
         status = cli_wait_job(ctx, conn, disk,
                               pivot ? CLI_AFTER_READY_PIVOT
                               : finish ? CLI_AFTER_READY_FINISH

@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 
 #define DOMAIN_OPT                                                           \
@@ -245,10 +247,72 @@ void cli_print_command_list(FILE *f, bool shell)
     }
 }
 
+static const char *const opt_types[] = {
+    [CLI_OPT_BOOL] = "bool",
+    [CLI_OPT_STRING] = "string",
+    [CLI_OPT_INT] = "int",
+    [CLI_OPT_SIZE] = "size",
+};
+
+static json_object *command_json(const cli_cmd *c)
+{
+    json_object *o = json_object_new_object(), *opts = json_object_new_array();
+    const cli_opt *opt;
+
+    json_object_object_add(o, "name", json_object_new_string(c->name));
+    json_object_object_add(o, "group", json_object_new_string(c->group));
+    json_object_object_add(o, "summary", json_object_new_string(c->summary));
+    json_object_object_add(o, "shell-only",
+                           json_object_new_boolean(c->shell_only));
+    for (opt = c->opts; opt->name; opt++) {
+        json_object *j = json_object_new_object();
+
+        json_object_object_add(j, "name", json_object_new_string(opt->name));
+        json_object_object_add(j, "type",
+                               json_object_new_string(opt_types[opt->type]));
+        if (opt->arg)
+            json_object_object_add(j, "arg", json_object_new_string(opt->arg));
+        json_object_object_add(j, "required", json_object_new_boolean(
+            opt->flags & CLI_OPT_REQUIRED));
+        json_object_object_add(j, "positional", json_object_new_boolean(
+            opt->flags & CLI_OPT_POSITIONAL));
+        if (opt->alias_of)
+            json_object_object_add(j, "alias-of",
+                                   json_object_new_string(opt->alias_of));
+        json_object_object_add(j, "help", json_object_new_string(opt->help));
+        json_object_array_add(opts, j);
+    }
+    json_object_object_add(o, "options", opts);
+    return o;
+}
+
+/* The command table as JSON, for scripts and completion. */
+static int help_json(cli_ctx *ctx, const cli_cmd *only)
+{
+    json_object *a = json_object_new_array(), *o;
+    const cli_cmd *c;
+
+    for (c = cli_commands; c->name; c++)
+        if ((!only || c == only) && (!c->shell_only || ctx->shell))
+            json_object_array_add(a, command_json(c));
+    o = json_object_new_object();
+    json_object_object_add(o, "commands", a);
+    cli_print_json_obj(o);
+    return CLI_OK;
+}
+
 int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
 {
     const char *name = cli_arg(args, "command");
-    const cli_cmd *cmd;
+    const cli_cmd *cmd = NULL;
+
+    if (name && (!(cmd = cli_find_command(name)) ||
+                 (cmd->shell_only && !ctx->shell))) {
+        cli_error("unknown command '%s'", name);
+        return CLI_USAGE;
+    }
+    if (ctx->json)
+        return help_json(ctx, cmd);
 
     if (!name) {
         if (!ctx->shell)
@@ -266,10 +330,6 @@ int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
         cli_print_command_list(stdout, ctx->shell);
         printf("\n'help COMMAND' describes a command's options.\n");
         return CLI_OK;
-    }
-    if (!(cmd = cli_find_command(name)) || (cmd->shell_only && !ctx->shell)) {
-        cli_error("unknown command '%s'", name);
-        return CLI_USAGE;
     }
     cli_print_usage(stdout, cmd);
     return CLI_OK;

@@ -69,10 +69,16 @@ static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
                        char *const argv[])
 {
     cli_args args;
+    int status;
 
-    if (cli_parse_args(ctx, cmd, argc, argv, &args) < 0)
+    if (cli_parse_args(ctx, cmd, argc, argv, &args) < 0) {
+        cli_report_usage(ctx);
         return CLI_USAGE;
-    return cmd->run(ctx, &args);
+    }
+    status = cmd->run(ctx, &args);
+    if (status == CLI_USAGE)
+        cli_report_usage(ctx);
+    return status;
 }
 
 int cli_run_words(cli_ctx *ctx, int argc, char *const argv[]);

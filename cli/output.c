@@ -10,17 +10,12 @@
 
 #include "cli.h"
 
-void cli_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fflush(stdout);
-    fputs("error: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+/*
+ * The last error printed, for the JSON result of a usage error: like
+ * errno, it belongs to the stream it was printed on, not to a command.
+ */
+static char last_error[1024];
+static bool last_error_in_json;
 
 void cli_warn(const char *fmt, ...)
 {
@@ -55,30 +50,58 @@ void cli_print_json_obj(json_object *o)
     json_object_put(o);
 }
 
+static void print_error_json(const char *code, const bc_error *err,
+                             const char *prefix, int status)
+{
+    json_object *o = json_object_new_object(), *e = json_object_new_object();
+    char msg[1200];
+
+    snprintf(msg, sizeof(msg), "%s%s", prefix ? prefix : "", err->message);
+    json_object_object_add(e, "code", json_object_new_string(code));
+    json_object_object_add(e, "message", json_object_new_string(msg));
+    if (err->qmp_class[0])
+        json_object_object_add(e, "qmp-class",
+                               json_object_new_string(err->qmp_class));
+    json_object_object_add(o, "type", json_object_new_string("result"));
+    json_object_object_add(o, "status", json_object_new_string("error"));
+    json_object_object_add(o, "error", e);
+    json_object_object_add(o, "exit", json_object_new_int(status));
+    cli_print_json_obj(o);
+    last_error_in_json = true;
+}
+
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
+    last_error_in_json = false;
+    fflush(stdout);
+    fprintf(stderr, "error: %s\n", last_error);
+}
+
+void cli_report_usage(cli_ctx *ctx)
+{
+    bc_error err;
+
+    if (!ctx->json || last_error_in_json)
+        return;
+    bc_error_init(&err);
+    err.code = BC_ERR_INVALID_ARG;
+    snprintf(err.message, sizeof(err.message), "%s", last_error);
+    print_error_json("usage", &err, NULL, CLI_USAGE);
+}
+
 int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err)
 {
     int status = bc_error_is_usage(err) ? CLI_USAGE : CLI_FAILED;
 
     cli_error("%s%s", prefix ? prefix : "", err->message);
-    if (ctx->json) {
-        json_object *o = json_object_new_object(), *e;
-        char msg[1200];
-
-        snprintf(msg, sizeof(msg), "%s%s", prefix ? prefix : "",
-                 err->message);
-        e = json_object_new_object();
-        json_object_object_add(e, "code", json_object_new_string(
-            bc_error_code_name(err->code)));
-        json_object_object_add(e, "message", json_object_new_string(msg));
-        if (err->qmp_class[0])
-            json_object_object_add(e, "qmp-class",
-                                   json_object_new_string(err->qmp_class));
-        json_object_object_add(o, "type", json_object_new_string("result"));
-        json_object_object_add(o, "status", json_object_new_string("error"));
-        json_object_object_add(o, "error", e);
-        json_object_object_add(o, "exit", json_object_new_int(status));
-        cli_print_json_obj(o);
-    }
+    if (ctx->json)
+        print_error_json(bc_error_code_name(err->code), err, prefix, status);
     return status;
 }
 

@@ -187,6 +187,23 @@ static void on_event(const bc_job_event *ev, void *opaque)
     }
 }
 
+/* The state line of an end this run brought about itself (the library
+ * reports the ends it waits for through on_event()). */
+static void end_state(struct progress *p, const char *state)
+{
+    json_object *o;
+
+    if (!p->ctx->json)
+        return;
+    o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("state"));
+    json_object_object_add(o, "disk", json_object_new_string(p->disk));
+    json_object_object_add(o, "state", json_object_new_string(state));
+    json_object_object_add(o, "time",
+                           json_object_new_double((double)wall_us() / 1e6));
+    cli_print_json_obj(o);
+}
+
 static void print_result(cli_ctx *ctx, struct progress *p, const char *status,
                          const char *human, int exit_status)
 {
@@ -241,7 +258,7 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
     bc_wait_opts opts;
     bc_job_event_type outcome = 0;
     bc_error err;
-    int rc, sig;
+    int rc;
 
     memset(&p, 0, sizeof(p));
     p.ctx = ctx;
@@ -259,18 +276,17 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
     opts.cb = on_event;
     opts.opaque = &p;
 
-    cli_signals_take(ctx);
+    /* The caller caught the signals already, so that one that came while
+     * the copy started is not lost: it aborts the copy now. */
     cli_signals_catch(ctx);
     bc_error_init(&err);
     rc = bc_block_job_wait(conn, disk, &opts, &outcome, &err);
 
     if (rc < 0) {
         if (err.code == BC_ERR_TIMEOUT || err.code == BC_ERR_INTERRUPTED) {
-            sig = cli_signals_take(ctx);
+            cli_signals_take(ctx);
             rc = abort_job(ctx, conn, &p, async_abort);
             cli_signals_default();
-            if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
-                return rc;
             return rc;
         }
         cli_signals_default();
@@ -302,6 +318,7 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
         cli_signals_default();
         if (rc < 0)
             return fail(ctx, &p, "failed to pivot: ", &err);
+        end_state(&p, "pivoted");
         print_result(ctx, &p, "pivoted", "Successfully pivoted", CLI_OK);
         return CLI_OK;
     case CLI_AFTER_READY_FINISH:
@@ -309,6 +326,7 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
         cli_signals_default();
         if (rc < 0)
             return fail(ctx, &p, "failed to finish the copy: ", &err);
+        end_state(&p, "copied");
         print_result(ctx, &p, "copied", "Successfully copied", CLI_OK);
         return CLI_OK;
     }

@@ -49,6 +49,8 @@ struct copy {
     bool create;                /* the tool creates the image */
     char *job_id;
     bool stale_job;             /* an ended job of the tool's is in the way */
+    bool stale_create;          /* so is an ended creation job */
+    char create_id[64];
     char fmt_node[32];
     char proto_node[32];
     char secret_id[32];
@@ -403,7 +405,7 @@ static int choose_node_names(struct copy *c, bc_error *err)
 /* Run blockdev-create with 'options' and wait for its job to end. */
 static int create_image(struct copy *c, json_object *options, bc_error *err)
 {
-    char job_id[64];
+    const char *job_id = c->create_id;
     json_object *args, *jobs = NULL;
     int64_t deadline;
     bc_qmp_event *ev;
@@ -412,7 +414,6 @@ static int create_image(struct copy *c, json_object *options, bc_error *err)
     size_t i, n;
     int rc, ret = -1;
 
-    snprintf(job_id, sizeof(job_id), "%s-create", c->job_id);
     args = bc_json_add_str(json_object_new_object(), "job-id", job_id);
     bc_json_add(args, "options", options);
     if (bc_conn_change(c->conn, "blockdev-create", args, NULL, err) < 0)
@@ -684,14 +685,56 @@ static int start_mirror(struct copy *c, bc_error *err)
     return bc_conn_change(c->conn, "blockdev-mirror", args, NULL, err);
 }
 
-static void clean_stale_job(struct copy *c)
+/*
+ * A creation job of the tool's that a killed run left behind would make
+ * blockdev-create fail; one still running means another run is at work
+ * on this disk right now.
+ */
+static int check_create_job(struct copy *c, bc_error *err)
 {
-    bc_conn_change(c->conn, "job-dismiss",
-                   bc_json_add_str(json_object_new_object(), "id", c->job_id),
-                   NULL, NULL);
+    json_object *jobs = NULL;
+    size_t i, n;
+    int ret = 0;
+
+    snprintf(c->create_id, sizeof(c->create_id), "%s-create", c->job_id);
+    if (bc_conn_query(c->conn, "query-jobs", NULL, &jobs, err) < 0)
+        return -1;
+    n = json_object_is_type(jobs, json_type_array)
+            ? json_object_array_length(jobs) : 0;
+    for (i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        const char *id = bc_json_str(j, "id");
+        const char *status = bc_json_str(j, "status");
+
+        if (!id || strcmp(id, c->create_id) != 0)
+            continue;
+        if (status && strcmp(status, "concluded") == 0)
+            c->stale_create = true;
+        else
+            ret = bc_set_error(err, BC_ERR_JOB_EXISTS,
+                               "disk '%s' is busy: another run is creating a "
+                               "copy of it (job '%s')", bc_disk_label(&c->disk),
+                               c->create_id);
+    }
+    json_object_put(jobs);
+    return ret;
+}
+
+/* Dismiss what a run that did not finish left, and its unused nodes. */
+static void clean_leftovers(struct copy *c)
+{
+    if (c->stale_job)
+        bc_conn_change(c->conn, "job-dismiss",
+                       bc_json_add_str(json_object_new_object(), "id",
+                                       c->job_id), NULL, NULL);
+    if (c->stale_create)
+        bc_conn_change(c->conn, "job-dismiss",
+                       bc_json_add_str(json_object_new_object(), "id",
+                                       c->create_id), NULL, NULL);
     bc_job_cleanup_nodes(c->conn, &c->disk);
     bc_conn_warn(c->conn, "cleaned up block job '%s', which had ended "
-                 "without anyone waiting for it", c->job_id);
+                 "without anyone waiting for it",
+                 c->stale_job ? c->job_id : c->create_id);
 }
 
 /* Undo what was done, newest first.  Errors here change nothing more. */
@@ -766,7 +809,7 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
         bc_set_error_oom(err);
         goto out;
     }
-    if (check_disk(&c, disk, err) < 0)
+    if (check_disk(&c, disk, err) < 0 || check_create_job(&c, err) < 0)
         goto out;
     if (c.dest.type != BC_DEST_NETWORK && check_local_dest(&c, err) < 0)
         goto out;
@@ -802,12 +845,11 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
             goto out;
         }
     }
+    /* From here on the VM changes; every failure rolls back. */
+    if (c.stale_job || c.stale_create)
+        clean_leftovers(&c);
     if (choose_node_names(&c, err) < 0)
         goto out;
-
-    /* From here on the VM changes; every failure rolls back. */
-    if (c.stale_job)
-        clean_stale_job(&c);
     if (c.create && create_protocol(&c, err) < 0)
         goto fail;
     if (add_protocol_node(&c, err) < 0)

@@ -201,6 +201,9 @@ struct watch {
     bool dismissed;         /* gone already (someone else dismissed it) */
     bool cancelled;
     bool stopped;           /* paused on an I/O error */
+    bool ending;            /* we asked it to end: a pause is no news */
+    const char *error_op;   /* "read" or "write", from BLOCK_JOB_ERROR */
+    char *io_status;        /* "ok", "nospace", "failed" */
     char *error;
     unsigned long long cur, end, speed;
 };
@@ -230,6 +233,16 @@ static void emit(struct watch *w, bc_job_event_type type, int64_t ts)
     w->opts->cb(&ev, w->opts->opaque);
 }
 
+/* An I/O error the job reports on its way (it may still fail or stop). */
+static void emit_error(struct watch *w, const char *msg, int64_t ts)
+{
+    char *saved = w->error;
+
+    w->error = (char *)msg;
+    emit(w, BC_JOB_EVENT_ERROR, ts);
+    w->error = saved;
+}
+
 static void set_error(struct watch *w, const char *msg)
 {
     if (!w->error && msg)
@@ -240,10 +253,18 @@ static void set_error(struct watch *w, const char *msg)
 static void update_from_job(struct watch *w, json_object *job)
 {
     const char *status = bc_json_str(job, "status");
+    const char *io = bc_json_str(job, "io-status");
 
     w->cur = bc_json_uint(job, "offset", w->cur);
     w->end = bc_json_uint(job, "len", w->end);
     w->speed = bc_json_uint(job, "speed", w->speed);
+    if (io) {
+        free(w->io_status);
+        w->io_status = strdup(io);
+    }
+    /* Found paused on an error already: nobody will resume it. */
+    if (bc_json_bool(job, "paused", false) && io && strcmp(io, "ok") != 0)
+        w->stopped = true;
     if (!status)
         return;
     if (!w->ready && (strcmp(status, "ready") == 0 ||
@@ -328,32 +349,15 @@ static void handle_event(struct watch *w, bc_qmp_event *ev)
     } else if (strcmp(ev->name, "BLOCK_JOB_ERROR") == 0) {
         const char *op = bc_json_str(d, "operation");
         const char *action = bc_json_str(d, "action");
-        char msg[256];
+        char msg[128];
 
-        snprintf(msg, sizeof(msg), "I/O error on %s (%s)",
-                 op && strcmp(op, "read") == 0 ? "read" : "write",
-                 action ? action : "report");
-        if (action && strcmp(action, "stop") == 0) {
-            /* The job is paused and would wait for a human forever. */
+        w->error_op = op && !strcmp(op, "read") ? "read" : "write";
+        snprintf(msg, sizeof(msg), "%s error (QEMU's action: %s)",
+                 w->error_op, action ? action : "report");
+        /* Paused, the job would wait for a human forever. */
+        if (action && strcmp(action, "stop") == 0)
             w->stopped = true;
-            set_error(w, msg);
-        }
-        {
-            const char *saved = w->error;
-            bc_job_event e;
-
-            if (w->opts->cb) {
-                memset(&e, 0, sizeof(e));
-                e.type = BC_JOB_EVENT_ERROR;
-                e.job = w->id;
-                e.cur = w->cur;
-                e.end = w->end;
-                e.bandwidth = w->speed;
-                e.error = saved ? saved : msg;
-                e.timestamp_us = ev->timestamp_us;
-                w->opts->cb(&e, w->opts->opaque);
-            }
-        }
+        emit_error(w, msg, ev->timestamp_us);
     }
 }
 
@@ -477,6 +481,7 @@ static int watch_init(struct watch *w, bc_conn *conn, const bc_disk *disk,
 
 static void watch_clear(struct watch *w)
 {
+    free(w->io_status);
     free(w->id);
     free(w->type);
     free(w->error);
@@ -493,6 +498,24 @@ static int query_progress(struct watch *w, bc_error *err)
                       || cur == 0))
         emit(w, BC_JOB_EVENT_PROGRESS, 0);
     return 0;
+}
+
+/* The job is paused on an I/O error: say what happened, from io-status. */
+static int report_stopped(struct watch *w, bc_error *err)
+{
+    const char *io;
+
+    if (resync(w, err) < 0)
+        return -1;
+    io = w->io_status;
+    return bc_set_error(err, BC_ERR_JOB_FAILED,
+                        "block job '%s' is paused after %s%s error: %s; it "
+                        "stays paused until it is resumed or aborted", w->id,
+                        w->error_op ? "a " : "an ",
+                        w->error_op ? w->error_op : "I/O",
+                        io && !strcmp(io, "nospace") ? "no space left on device"
+                        : io && !strcmp(io, "failed") ? "input/output error"
+                        : "unknown cause");
 }
 
 static int watch_run(struct watch *w, json_object *job,
@@ -532,10 +555,8 @@ static int watch_run(struct watch *w, json_object *job,
 
         if (w->ended)
             return finish_job(w, outcome, err);
-        if (w->stopped)
-            return bc_set_error(err, BC_ERR_JOB_FAILED,
-                                "block job '%s' stopped: %s", w->id,
-                                w->error);
+        if (w->stopped && !w->ending)
+            return report_stopped(w, err);
         if (w->ready && o->until == BC_WAIT_READY) {
             if (outcome)
                 *outcome = BC_JOB_EVENT_READY;
@@ -712,6 +733,7 @@ int bc_block_jobs_list(bc_conn *conn, bc_job_info **out, size_t *nout,
     if (bc_disks_query(conn, &disks, &ndisks, err) < 0 ||
         bc_graph_query(conn, &graph, err) < 0)
         goto out;
+    bc_disks_name_targets(conn, disks, ndisks);
     if (!(list = calloc(n, sizeof(*list)))) {
         bc_set_error_oom(err);
         goto out;
@@ -871,6 +893,7 @@ int bc_block_job_abort(bc_conn *conn, const char *name, unsigned int flags,
     bc_wait_opts_init(&opts);
     if (watch_init(&w, conn, &disk, job, &opts, err) < 0)
         goto out;
+    w.ending = true;
     bc_error_init(&tmp);
     rc = watch_run(&w, job, NULL, &tmp);
     /* A cancelled job is what was asked for here. */

@@ -193,11 +193,14 @@ unchanged() {
         fail "'$*' changed the VM or the files"
 }
 
-# Wait until the job of VM reaches STATUS (e.g. ready), at most 30 s.
+# Wait until the copy (mirror) job of VM reaches STATUS (e.g. ready), at
+# most 30 s.
 wait_job_status() {
     local vm=$1 want=$2 i
     for i in $(seq 1 300); do
-        [ "$(qmp "$vm" query-jobs | jq -r '.[0].status // empty')" = "$want" ] && return 0
+        [ "$(qmp "$vm" query-jobs |
+             jq -r '[.[] | select(.type == "mirror")][0].status // empty')" = "$want" ] &&
+            return 0
         sleep 0.1
     done
     fail "job of $vm never became $want"

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The job command as virsh blockjob, and the jobs listing, against real
+# jobs: the tool's own and one started by another client.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+
+img_create "$T/a.qcow2" qcow2 64M 32
+img_create "$T/b.qcow2" qcow2 64M 8
+vm_start vm1 $(drive_args "$T/a.qcow2" qcow2 drive0) \
+    -drive "file=$T/b.qcow2,if=none,id=drive1,format=qcow2" \
+    -device virtio-blk-pci,drive=drive1,id=virtio-disk1
+
+expect_exit 0 bc job vm1 vda
+expect_eq "$(cat "$T/out")" "No current block job for vda" "no job"
+expect_exit 0 bc job vm1 vda --raw
+expect_eq "$(cat "$T/out")" "" "--raw without a job"
+
+expect_exit 0 bc vm1 vda "$T/c.qcow2" --bandwidth 1M
+expect_exit 0 bc job vm1 vda --info
+expect_grep "^Block Copy: \[ *[0-9]* %\]    Bandwidth limit: 1048576 bytes/s (1.000 MiB/s)$" "$T/out"
+expect_exit 0 bc job vm1 vda --raw
+expect_eq "$(sed -n 's/^ type=//p; s/^ bandwidth=//p' "$T/out" | tr '\n' ' ')" \
+    "Block Copy 1048576 " "--raw type and bandwidth"
+expect_eq "$(sed -n 's/^ end=//p' "$T/out")" 33554432 "--raw end"
+expect_exit 0 bc job vm1 vda --bandwidth 2M
+expect_exit 0 bc --json job vm1 vda
+expect_eq "$(jq -r '.job.speed' "$T/out")" 2097152 "speed after --bandwidth"
+expect_eq "$(jq -r '.job | "\(.id) \(.type) \(.status) \(.disk)"' "$T/out")" \
+    "bc-drive0 mirror running vda" "job as JSON"
+
+# Another client's job on the second disk.
+qmp vm1 blockdev-add "{\"driver\": \"qcow2\", \"node-name\": \"other-target\",
+    \"file\": {\"driver\": \"file\", \"filename\": \"$T/other.qcow2\"}}" 2>/dev/null ||
+    { "$QEMU_IMG" create -q -f qcow2 "$T/other.qcow2" 64M &&
+      qmp vm1 blockdev-add "{\"driver\": \"qcow2\", \"node-name\": \"other-target\",
+          \"file\": {\"driver\": \"file\", \"filename\": \"$T/other.qcow2\"}}" >/dev/null; }
+qmp vm1 blockdev-mirror '{"job-id": "their-job", "device": "drive1",
+    "target": "other-target", "sync": "full", "speed": 1}' >/dev/null
+expect_exit 0 bc jobs vm1
+expect_grep "^vda  *bc-drive0  *mirror  *running  *[0-9]* %  *2.0 MiB/s$" "$T/out"
+expect_grep "^vdb  *their-job  *mirror  *running  *[0-9]* %  *0.0 MiB/s$" "$T/out"
+expect_exit 0 bc --json jobs vm1
+expect_eq "$(jq -r '[.[] | "\(.disk):\(.id)"] | sort | join(" ")' "$T/out")" \
+    "vda:bc-drive0 vdb:their-job" "jobs as JSON"
+expect_exit 0 bc job vm1 vdb --abort
+expect_eq "$(cat "$T/out")" "Copy aborted" "abort of their job"
+expect_eq "$(job_ids vm1)" "bc-drive0" "jobs left"
+
+# Exclusions as virsh.
+for pair in "--info --abort" "--raw --pivot" "--info --bandwidth 1" "--pivot --finish" \
+            "--abort --finish" "--bandwidth 1 --wait"; do
+    unchanged vm1 bc job vm1 vda $pair
+    expect_grep "mutually exclusive" "$T/err"
+done
+unchanged vm1 bc job vm1 vda --verbose
+expect_grep "\-\-verbose requires --wait" "$T/err"
+unchanged vm1 bc job vm1 vda --async
+expect_grep "\-\-async requires" "$T/err"
+
+# Attach to the running copy, then finish it.
+expect_exit 0 bc job vm1 vda --bandwidth 0
+expect_exit 0 bc job vm1 vda --wait --verbose --finish
+expect_eq "$(cat "$T/out")" "Successfully copied" "job --wait --finish"
+expect_grep "Block Copy: \[100 %\]" "$T/err"
+images_equal "$T/a.qcow2" "$T/c.qcow2"
+expect_eq "$(job_ids vm1)" "" "jobs left"
+expect_eq "$(node_names vm1 | grep -c '^bc-')" 0 "tool nodes left"
+unchanged vm1 bc job vm1 vda --pivot
+expect_grep "No current block job for vda" "$T/err"
+
+# A job paused on an I/O error is reported, not waited on forever.
+truncate -s 64M "$T/bad.raw"
+qmp vm1 blockdev-add "{\"driver\": \"raw\", \"node-name\": \"bad\",
+    \"file\": {\"driver\": \"blkdebug\", \"image\": {\"driver\": \"file\",
+    \"filename\": \"$T/bad.raw\"}, \"inject-error\": [{\"event\": \"none\",
+    \"iotype\": \"write\", \"errno\": 28}]}}" >/dev/null
+qmp vm1 blockdev-mirror '{"job-id": "paused-job", "device": "drive1",
+    "target": "bad", "sync": "full", "on-target-error": "stop"}' >/dev/null
+expect_exit 1 bc job vm1 vdb --wait
+grep -Eq "block job 'paused-job' is paused after (a write|an I/O) error: no space left on device" "$T/err" || fail "paused job message"
+expect_exit 0 bc job vm1 vdb --abort
+expect_eq "$(job_ids vm1)" "" "jobs left"
+exit 0

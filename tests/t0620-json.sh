@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# --json: one document for one-shot commands, JSON lines while waiting;
+# progress only when the percentage changes, never a flood.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+
+img_create "$T/a.qcow2" qcow2 64M 24
+vm_start vm1 $(drive_args "$T/a.qcow2" qcow2 drive0)
+
+expect_exit 0 bc --json vm1 vda "$T/b.qcow2" --bandwidth 8M --pivot --verbose
+jq -e . "$T/out" >/dev/null || fail "output is not JSON lines"
+expect_eq "$(jq -r 'select(.type != "progress") | "\(.type) \(.state // .status)"' "$T/out" | tr '\n' ',')" \
+    "state ready,state pivoted,result pivoted," "state and result lines"
+expect_eq "$(tail -1 "$T/out" | jq -c '{type, disk, status, exit}')" \
+    '{"type":"result","disk":"vda","status":"pivoted","exit":0}' "result line"
+jq -se 'map(select(.type == "progress")) | all(.job == "bc-drive0" and
+       (.offset | type) == "number" and (.len | type) == "number" and
+       .speed == 8388608 and .time > 1e9 and (.percent | type) == "number")' \
+    "$T/out" >/dev/null || { cat "$T/out" >&2; fail "progress line fields"; }
+[ "$(jq -r 'select(.type == "progress") | .percent' "$T/out" | uniq -d | wc -l)" = 0 ] ||
+    fail "a percentage was printed twice"
+[ "$(jq -r 'select(.type == "progress") | .percent' "$T/out" | wc -l)" -ge 2 ] ||
+    fail "too few progress lines"
+[ ! -s "$T/err" ] || { cat "$T/err" >&2; fail "human progress with --json"; }
+
+# Without a terminal, --verbose prints one plain line per percent.
+expect_exit 0 bc vm1 vda "$T/c.qcow2" --bandwidth 8M --finish --verbose
+[ "$(uniq -d "$T/err" | wc -l)" = 0 ] || fail "a progress line was repeated"
+expect_grep "^Block Copy: \[100 %\]$" "$T/err"
+
+# One document for one-shot commands, errors included.
+for cmd in "disks vm1" "jobs vm1" "job vm1 vda" "list" "version" "help" \
+           "qmp vm1 query-status"; do
+    expect_exit 0 bc --json $cmd
+    [ "$(jq -s length "$T/out")" = 1 ] || fail "'$cmd --json' is not one document"
+done
+expect_exit 0 bc --json vm1 vda /x/y.qcow2 --print-xml
+expect_eq "$(jq -r .type "$T/out")" xml "--print-xml --json"
+expect_exit 2 bc --json vm1 vda "$T/c.qcow2"
+expect_eq "$(jq -c '{status, exit, code: .error.code}' "$T/out")" \
+    '{"status":"error","exit":2,"code":"invalid-arg"}' "error document"
+expect_exit 2 bc --json vm1 vda "$T/x.qcow2" --pivot --finish
+expect_eq "$(jq -c '{status, exit, code: .error.code}' "$T/out")" \
+    '{"status":"error","exit":2,"code":"usage"}' "usage error document"
+expect_exit 0 bc --json vm1 vda "$T/d.qcow2" --bandwidth 1M
+expect_eq "$(jq -c '{status, exit}' "$T/out")" '{"status":"started","exit":0}' "started"
+expect_exit 0 bc --json job vm1 vda --abort
+expect_eq "$(jq -r .status "$T/out")" aborted "job --abort"
+exit 0
