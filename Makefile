@@ -4,6 +4,7 @@
 #   make                 build libblockcopy and blockcopy
 #   make check           unit tests, then the tests against a real QEMU
 #   make demo            copy the disk of a throwaway VM live
+#   make soak            the integrity test for hundreds of rounds
 #   make install         honours DESTDIR, PREFIX, BINDIR, LIBDIR, MANDIR
 #   V=1                  show the commands
 #   SANITIZE=1           build with ASan and UBSan
@@ -111,6 +112,11 @@ check: all $(UNIT_TESTS)
 check-unit: $(UNIT_TESTS)
 	$(Q)$(UNIT_TESTS)
 
+# The integrity test, hundreds of rounds of random guest writes.
+SOAK_ROUNDS ?= 300
+soak: all
+	$(Q)ROUNDS=$(SOAK_ROUNDS) tests/run-tests integrity
+
 demo: $(PROGRAM)
 	$(Q)scripts/demo
 
@@ -141,4 +147,4 @@ distclean: clean
 
 FORCE:
 
-.PHONY: FORCE all check check-unit demo install uninstall clean distclean
+.PHONY: FORCE all check check-unit soak demo install uninstall clean distclean
