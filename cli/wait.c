@@ -99,9 +99,10 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
     /* Nothing is known before QEMU has counted; an empty disk is done. */
     if (ev->cur == 0 && ev->end == 0 && !p->ready)
         return;
-    /* A sample without progress (the mirroring phase, a pause) says
-     * nothing about the rate. */
-    if (p->prev_us && now > p->prev_us && ev->cur > p->prev_cur) {
+    /* Once everything is copied the guest's writes are all there is to
+     * copy: that is no rate of the copy. */
+    if (p->prev_us && now > p->prev_us && ev->cur >= p->prev_cur &&
+        pct < 100) {
         double inst = (double)(ev->cur - p->prev_cur) * 1e6 /
                       (double)(now - p->prev_us);
 
