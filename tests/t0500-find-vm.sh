@@ -87,6 +87,19 @@ else
     note "not root: the /run/qemu case is skipped"
 fi
 
+# A monitor on TCP (loopback).
+for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 20000))
+    p7=$(qemu_named "$tag-tcp" -qmp "tcp:127.0.0.1:$port,server=on,wait=off")
+    sleep 0.3
+    kill -0 "$p7" 2>/dev/null && break
+done
+expect_exit 0 bc disks "tcp:127.0.0.1:$port"
+expect_exit 0 bc --json list
+expect_eq "$(jq -r --arg n "$tag-tcp" '.[] | select(.name == $n) | .socket' "$T/out")" \
+    "tcp:127.0.0.1:$port" "socket of the TCP VM"
+expect_exit 0 bc disks "$tag-tcp"
+
 # Missing, refused and unusable sockets each say what is wrong.
 expect_exit 1 bc disks "$T/p/none.sock"
 expect_grep "monitor socket '$T/p/none.sock' does not exist" "$T/err"
