@@ -8,13 +8,15 @@ img_create "$T/d.qcow2" qcow2 16M
 mkdir -p "$T/p"
 tag=bc$$r$RANDOM
 
-# qemu_named NAME-OPTION MONITOR-ARGS...: a VM outside the socket dirs.
+# qemu_named NAME-OPTION MONITOR-ARGS...: a VM outside the socket dirs;
+# its pid is in $qpid.  (Not run in $(...): the pid must reach BG_PIDS of
+# this shell, or the VM would outlive the test.)
 qemu_named() {
     local name=$1; shift
     "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S \
         -name "$name" "$@" >/dev/null 2>&1 &
-    BG_PIDS+=($!)
-    echo $!
+    qpid=$!
+    BG_PIDS+=($qpid)
 }
 
 wait_sock() {
@@ -23,13 +25,18 @@ wait_sock() {
     fail "no socket $1"
 }
 
-p1=$(qemu_named "$tag-a" -qmp "unix:$T/p/a.sock,server=on,wait=off")
-p2=$(qemu_named "guest=$tag-b,debug-threads=on" -qmp "unix:path=$T/p/b.sock,server=on,wait=off")
-p3=$(qemu_named "$tag-c" -qmp-pretty "unix:$T/p/c.sock,server=on,wait=off")
-p4=$(qemu_named "guest=$tag-d" -chardev "socket,id=mon0,path=$T/p/d.sock,server=on,wait=off" \
-    -mon chardev=mon0,mode=control)
-p5=$(qemu_named "$tag-hmp" -monitor "unix:$T/p/e.sock,server=on,wait=off")
-p6=$(qemu_named "$tag-none")
+qemu_named "$tag-a" -qmp "unix:$T/p/a.sock,server=on,wait=off"
+p1=$qpid
+qemu_named "guest=$tag-b,debug-threads=on" -qmp "unix:path=$T/p/b.sock,server=on,wait=off"
+p2=$qpid
+qemu_named "$tag-c" -qmp-pretty "unix:$T/p/c.sock,server=on,wait=off"
+p3=$qpid
+qemu_named "guest=$tag-d" -chardev "socket,id=mon0,path=$T/p/d.sock,server=on,wait=off" \
+    -mon chardev=mon0,mode=control
+qemu_named "$tag-hmp" -monitor "unix:$T/p/e.sock,server=on,wait=off"
+p5=$qpid
+qemu_named "$tag-none"
+p6=$qpid
 for s in a b c d e; do wait_sock "$T/p/$s.sock"; done
 
 for vm in a b c d; do
@@ -90,7 +97,8 @@ fi
 # A monitor on TCP (loopback).
 for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 20000))
-    p7=$(qemu_named "$tag-tcp" -qmp "tcp:127.0.0.1:$port,server=on,wait=off")
+    qemu_named "$tag-tcp" -qmp "tcp:127.0.0.1:$port,server=on,wait=off"
+    p7=$qpid
     sleep 0.3
     kill -0 "$p7" 2>/dev/null && break
 done
