@@ -103,6 +103,9 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
  * with *errmsg set on unbalanced quotes. */
 int cli_split_words(const char *line, char ***argv, const char **errmsg);
 void cli_free_words(char **argv);
+/* 'word' quoted so that cli_split_words() gives it back, for after an
+ * open 'quote' (' or ") or, with 0, outside quotes.  Caller frees. */
+char *cli_quote_word(const char *word, char quote);
 
 const char *cli_arg(const cli_args *args, const char *name);
 bool cli_flag(const cli_args *args, const char *name);
