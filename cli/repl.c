@@ -468,6 +468,9 @@ static int run_interactive(cli_ctx *ctx)
 
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
+    /* A window resized during a command must not fail its reads and
+     * writes; poll() in get_char() is interrupted all the same. */
+    sa.sa_flags = SA_RESTART;
     sa.sa_handler = on_winch;
     sigaction(SIGWINCH, &sa, &old_winch);
     sa.sa_handler = on_cont;
