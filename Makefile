@@ -55,6 +55,8 @@ UNIT_SRCS = $(sort $(wildcard tests/unit/*.c))
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 CLI_OBJS = $(CLI_SRCS:.c=.o)
 UNIT_OBJS = $(UNIT_SRCS:.c=.o)
+# The tool's word splitter is unit-tested too (tests/unit/test_words.c).
+UNIT_CLI_OBJS = cli/parse.o cli/output.o
 
 STATIC_LIB = lib/libblockcopy.a
 SHARED_LIB = lib/libblockcopy.so.$(VERSION)
@@ -78,8 +80,8 @@ lib/%.o: lib/%.c lib/*.h
 cli/%.o: cli/%.c cli/*.h lib/blockcopy.h
 	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,$(CLI_PKGS) json-c) -c -o $@ $<
 
-tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h
-	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,$(LIB_PKGS) $(TEST_PKGS)) -c -o $@ $<
+tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h cli/cli.h
+	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) -Icli $(CFLAGS) $(call pkg_cflags,$(LIB_PKGS) $(TEST_PKGS)) -c -o $@ $<
 
 $(STATIC_LIB): $(LIB_OBJS)
 	$(QUIET_AR)rm -f $@ && $(AR) rcs $@ $^
@@ -95,8 +97,8 @@ $(PROGRAM): $(CLI_OBJS) $(STATIC_LIB)
 	$(QUIET_LINK)$(CC) $(BC_LDFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) \
 		$(call pkg_libs,$(CLI_PKGS) $(LIB_PKGS))
 
-$(UNIT_TESTS): $(UNIT_OBJS) $(STATIC_LIB)
-	$(QUIET_LINK)$(CC) $(BC_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(STATIC_LIB) \
+$(UNIT_TESTS): $(UNIT_OBJS) $(UNIT_CLI_OBJS) $(STATIC_LIB)
+	$(QUIET_LINK)$(CC) $(BC_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(UNIT_CLI_OBJS) $(STATIC_LIB) \
 		$(call pkg_libs,$(TEST_PKGS) $(LIB_PKGS))
 
 # Always regenerated: it depends on PREFIX and LIBDIR, not on files.

@@ -83,6 +83,7 @@ struct cli_ctx {
     bool shell;
     char *domain;               /* set by 'connect' */
     bc_conn *conn;              /* kept open for 'domain' in the shell */
+    bool quit;                  /* set by 'quit' and 'exit' */
     /* Signals arrive as bytes on this pipe, which waits also watch. */
     int sigpipe[2];
 };
@@ -90,6 +91,11 @@ struct cli_ctx {
 /* The command table. */
 extern const cli_cmd cli_commands[];
 const cli_cmd *cli_find_command(const char *name);
+
+/* main.c: run one command line after the global options ("COMMAND ARGS",
+ * or "DOMAIN DISK ..." for the default command).  Returns its exit
+ * status. */
+int cli_run_words(cli_ctx *ctx, int argc, char *const argv[]);
 
 /* parse.c */
 /*
@@ -103,6 +109,9 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
  * with *errmsg set on unbalanced quotes. */
 int cli_split_words(const char *line, char ***argv, const char **errmsg);
 void cli_free_words(char **argv);
+/* 'word' quoted so that cli_split_words() gives it back, for after an
+ * open 'quote' (' or ") or, with 0, outside quotes.  Caller frees. */
+char *cli_quote_word(const char *word, char quote);
 
 const char *cli_arg(const cli_args *args, const char *name);
 bool cli_flag(const cli_args *args, const char *name);
@@ -159,6 +168,13 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_qmp(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_help(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_version(cli_ctx *ctx, const cli_args *args);
+
+/* The shell (repl.c) and completion (complete.c). */
+int cli_cmd_shell(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_connect(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_disconnect(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_quit(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_complete(cli_ctx *ctx, const cli_args *args);
 
 /* Waiting for a job with progress and results, shared by copy and job. */
 typedef enum {

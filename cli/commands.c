@@ -132,6 +132,27 @@ static const cli_opt no_opts[] = {
     { NULL, 0, 0, NULL, NULL, 0, NULL }
 };
 
+/* The shell's options (repl.c, complete.c). */
+static const cli_opt shell_opts[] = {
+    { "stop-on-error", CLI_OPT_BOOL, 0, NULL,
+      "with commands from a file or pipe: stop at the first that fails", 0,
+      NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt connect_opts[] = {
+    { "domain", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL,
+      "DOMAIN", "the VM: a name, a socket path, unix:PATH or tcp:HOST:PORT",
+      CLI_COMPLETE_DOMAIN, NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt complete_opts[] = {
+    { "line", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "LINE",
+      "a command line up to the cursor, without the program name", 0, NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
 const cli_cmd cli_commands[] = {
     { "copy", "Copying",
       "copy a disk of a running VM (the default command)",
@@ -173,6 +194,36 @@ const cli_cmd cli_commands[] = {
       "show the versions of blockcopy and of the library",
       "Print blockcopy's version; with a connected VM, QEMU's too.",
       cli_cmd_version, no_opts, false },
+
+    /* The shell (repl.c).  Shell-only commands are refused elsewhere. */
+    { "shell", "Shell",
+      "read commands from the terminal, a file or a pipe",
+      "Run blockcopy commands one after another.  On a terminal: line "
+      "editing, Tab completion and history; otherwise one command a line, "
+      "as a script whose exit status is 0 only if every command succeeded.  "
+      "'blockcopy' without a command does the same.",
+      cli_cmd_shell, shell_opts, false },
+    { "connect", "Shell",
+      "make DOMAIN the VM that the next commands work on",
+      "Connect to DOMAIN and keep its monitor open: the next commands take "
+      "DISK without DOMAIN, and QEMU's events for it are shown while the "
+      "shell waits for input.",
+      cli_cmd_connect, connect_opts, true },
+    { "disconnect", "Shell",
+      "close the connection that 'connect' opened",
+      "Close the connection to the connected VM; commands take DOMAIN "
+      "again.",
+      cli_cmd_disconnect, no_opts, true },
+    { "quit", "Shell", "leave the shell", "Leave the shell (so does Ctrl-D).",
+      cli_cmd_quit, no_opts, true },
+    { "exit", "Shell", "leave the shell", "Leave the shell (so does Ctrl-D).",
+      cli_cmd_quit, no_opts, true },
+    /* Not listed: what Tab offers, for completion scripts and tests. */
+    { "__complete", "Hidden",
+      "print the completions of a command line",
+      "Print the words that can complete the last word of LINE, one a line, "
+      "as Tab does in the shell.",
+      cli_cmd_complete, complete_opts, false },
     { NULL, NULL, NULL, NULL, NULL, NULL, false }
 };
 

@@ -81,10 +81,6 @@ static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
     return status;
 }
 
-int cli_run_words(cli_ctx *ctx, int argc, char *const argv[]);
-
-/* A command line after the global options: "COMMAND ARGS" or, for the
- * default command, "DOMAIN DISK ...". */
 int cli_run_words(cli_ctx *ctx, int argc, char *const argv[])
 {
     const cli_cmd *cmd;
@@ -94,13 +90,22 @@ int cli_run_words(cli_ctx *ctx, int argc, char *const argv[])
     cmd = cli_find_command(argv[0]);
     if (cmd && (!cmd->shell_only || ctx->shell))
         return run_command(ctx, cmd, argc - 1, argv + 1);
+    if (cmd) {
+        cli_error("'%s' works only in the shell (run 'blockcopy' without a "
+                  "command)", cmd->name);
+        return CLI_USAGE;
+    }
     if (argv[0][0] == '-' && strcmp(argv[0], "--") != 0) {
         /* Options first: they belong to the default command. */
         return run_command(ctx, cli_find_command("copy"), argc, argv);
     }
     if (argc == 1) {
-        cli_error("unknown command '%s'; to copy a disk: blockcopy DOMAIN "
-                  "DISK DEST (see 'blockcopy help')", argv[0]);
+        if (ctx->shell)
+            cli_error("unknown command '%s'; to copy a disk: copy DOMAIN "
+                      "DISK DEST (see 'help')", argv[0]);
+        else
+            cli_error("unknown command '%s'; to copy a disk: blockcopy "
+                      "DOMAIN DISK DEST (see 'blockcopy help')", argv[0]);
         return CLI_USAGE;
     }
     return run_command(ctx, cli_find_command("copy"), argc, argv);
@@ -155,10 +160,14 @@ int main(int argc, char **argv)
     }
 
     if (i == argc) {
-        cli_error("no command given (see 'blockcopy help')");
-        return CLI_USAGE;
+        /* No command: the shell, interactive on a terminal, else a script
+         * on standard input. */
+        cli_args none = { .cmd = cli_find_command("shell") };
+
+        status = cli_cmd_shell(&ctx, &none);
+    } else {
+        status = cli_run_words(&ctx, argc - i, argv + i);
     }
-    status = cli_run_words(&ctx, argc - i, argv + i);
     if (fflush(stdout) != 0 && status == CLI_OK)
         status = CLI_FAILED;
     return status;

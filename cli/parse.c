@@ -326,3 +326,31 @@ int cli_split_words(const char *line, char ***argvp, const char **errmsg)
     free(word);
     return -1;
 }
+
+char *cli_quote_word(const char *word, char quote)
+{
+    char *out = malloc(strlen(word) * 4 + 1), *o = out;
+    const char *p;
+
+    if (!out)
+        return NULL;
+    for (p = word; *p; p++) {
+        if (quote == '\'') {
+            /* A single quote cannot be escaped inside single quotes: close,
+             * escape it, reopen. */
+            if (*p == '\'') {
+                memcpy(o, "'\\''", 4);
+                o += 4;
+                continue;
+            }
+        } else if (quote == '"') {
+            if (*p == '"' || *p == '\\')
+                *o++ = '\\';
+        } else if (strchr(" \t\r\n\\'\"#", *p)) {
+            *o++ = '\\';
+        }
+        *o++ = *p;
+    }
+    *o = '\0';
+    return out;
+}

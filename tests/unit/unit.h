@@ -10,5 +10,6 @@ Suite *qmp_suite(void);
 Suite *size_suite(void);
 Suite *typedparams_suite(void);
 Suite *diskxml_suite(void);
+Suite *words_suite(void);
 
 #endif /* UNIT_H */
