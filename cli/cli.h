@@ -86,6 +86,9 @@ struct cli_ctx {
     bool quit;                  /* set by 'quit' and 'exit' */
     /* Signals arrive as bytes on this pipe, which waits also watch. */
     int sigpipe[2];
+    /* The signal that ended the last command's wait, 0 for none: the
+     * shell goes on after a Ctrl-C but not after SIGTERM or SIGHUP. */
+    int last_signal;
 };
 
 /* The command table. */

@@ -264,7 +264,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
         status = CLI_OK;
         goto out;
     }
-    if (!o.wait && cli_signals_take(ctx)) {
+    if (!o.wait && (ctx->last_signal = cli_signals_take(ctx))) {
         if (bc_block_job_abort(conn, disk, 0, &err) < 0)
             status = cli_report(ctx, "cannot abort the copy: ", &err);
         else

@@ -109,10 +109,11 @@ const char *cli_domain(cli_ctx *ctx, const cli_args *args)
 {
     const char *d = cli_arg(args, "domain");
 
-    if (d)
-        return d;
+    /* -s names the monitor: a DOMAIN given as well is only its name. */
     if (ctx->socket)
         return ctx->socket;
+    if (d)
+        return d;
     return ctx->domain;
 }
 

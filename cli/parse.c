@@ -130,8 +130,8 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
     }
 
     /* Positional words fill the positional options not given by name, in
-     * order.  In the shell after 'connect', DOMAIN comes from the context
-     * unless there are more words than fit without it. */
+     * order.  With -s, or in the shell after 'connect', DOMAIN comes from
+     * the context unless there are more words than fit without it. */
     for (i = 0; i < CLI_MAX_OPTS && cmd->opts[i].name; i++)
         if ((cmd->opts[i].flags & CLI_OPT_POSITIONAL) && !args->set[i])
             slots[nslots++] = i;
@@ -139,11 +139,12 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
     for (i = 0; i < nslots; i++)
         if (cmd->opts[slots[i]].flags & CLI_OPT_DOMAIN)
             fits--;
-    if (ctx->domain && fits < nslots && npos <= fits) {
+    if ((ctx->domain || ctx->socket) && fits < nslots && npos <= fits) {
         for (i = 0; i < nslots; i++)
             if (cmd->opts[slots[i]].flags & CLI_OPT_DOMAIN) {
                 args->set[slots[i]] = true;
-                args->value[slots[i]] = ctx->domain;
+                args->value[slots[i]] = ctx->socket ? ctx->socket
+                                                    : ctx->domain;
                 args->domain_from_context = true;
                 memmove(&slots[i], &slots[i + 1],
                         (nslots - i - 1) * sizeof(slots[0]));

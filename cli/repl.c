@@ -159,9 +159,16 @@ static int run_script(cli_ctx *ctx, bool stop_on_error)
     while (!ctx->quit && (len = getline(&line, &cap, stdin)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
+        ctx->last_signal = 0;
         rc = run_line(ctx, line);
         /* Nobody watches a script's events: keep none queued. */
         cli_shell_events(ctx, false, &ignored);
+        /* A signal that aborted a copy stops the script as well. */
+        if (ctx->last_signal) {
+            if (status == CLI_OK)
+                status = CLI_FAILED;
+            break;
+        }
         if (rc != CLI_OK) {
             /* The script's status is the first failure's. */
             if (status == CLI_OK)
@@ -511,8 +518,15 @@ static int run_interactive(cli_ctx *ctx)
             continue;
         copy[strcspn(copy, "\r\n")] = '\0';
         cli_history_add(&r.hist, copy);
+        ctx->last_signal = 0;
         run_line(ctx, copy);
         free(copy);
+        /* Ctrl-C aborted the copy and the shell goes on; SIGTERM and
+         * SIGHUP end the shell too. */
+        if (ctx->last_signal == SIGTERM || ctx->last_signal == SIGHUP) {
+            status = CLI_FAILED;
+            break;
+        }
     }
 
     el_end(r.el);

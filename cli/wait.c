@@ -287,7 +287,7 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
 
     if (rc < 0) {
         if (err.code == BC_ERR_TIMEOUT || err.code == BC_ERR_INTERRUPTED) {
-            cli_signals_take(ctx);
+            ctx->last_signal = cli_signals_take(ctx);
             rc = abort_job(ctx, conn, &p, async_abort);
             cli_signals_default();
             return rc;

@@ -88,4 +88,16 @@ expect_exit 2 bc connect vm1
 expect_grep "'connect' works only in the shell" "$T/err"
 printf 'disconnect\n' | expect_exit 2 bc shell || exit 1
 expect_grep "not connected to a VM" "$T/err"
+# A signal that aborts a waited copy also stops the script.
+printf 'connect vm1\ncopy vda %s --bandwidth 1M --wait\nversion\n' "$T/slow.qcow2" \
+    >"$T/script"
+"$BLOCKCOPY" shell <"$T/script" >"$T/out" 2>"$T/err" &
+pid=$!
+BG_PIDS+=($pid)
+wait_job_status vm1 running
+kill -INT $pid
+wait $pid
+expect_eq "$?" 1 "exit status of a script whose copy was aborted"
+expect_eq "$(cat "$T/out")" "Copy aborted" "stdout of an aborted script"
+expect_eq "$(job_ids vm1)" "" "jobs left"
 exit 0
