@@ -117,6 +117,8 @@ void cli_free_words(char **argv);
 char *cli_quote_word(const char *word, char quote);
 
 const char *cli_arg(const cli_args *args, const char *name);
+/* False, with the message virsh prints, if options a and b are both set. */
+bool cli_exclusive(const cli_args *args, const char *a, const char *b);
 bool cli_flag(const cli_args *args, const char *name);
 bool cli_has(const cli_args *args, const char *name);
 /* Parse a SIZE option; 0 when absent, 1 when set, -1 (printed) when bad. */
@@ -142,6 +144,19 @@ void cli_print_json_obj(struct json_object *o);
 #define CLI_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 /* The library's warnings go to stderr. */
 void cli_warning_cb(const char *msg, void *opaque);
+
+/* A job's progress in percent, as virsh shows it: 100 only once nothing
+ * remains. */
+int cli_percent(unsigned long long cur, unsigned long long end);
+/* "1.5 GiB", "16 MiB", "512 B" in 'buf'; returns 'buf'. */
+const char *cli_human_size(double bytes, char *buf, size_t len);
+/*
+ * The result of a command: with --json {"type":"result", KEY: NAME,
+ * "status": STATUS, "exit": EXIT}, else HUMAN (if not NULL, and not with
+ * -q) on stdout.
+ */
+void cli_print_result(cli_ctx *ctx, const char *key, const char *name,
+                      const char *status, const char *human, int exit_status);
 
 /* Open ctx's connection for 'domain' (from -s if given).  Prints. */
 bc_conn *cli_connect(cli_ctx *ctx, const char *domain, int *status);

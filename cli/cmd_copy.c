@@ -17,15 +17,6 @@
 /* What virsh reads with --xml, and what the library accepts. */
 #define XML_MAX (1024 * 1024)
 
-static bool exclusive(const cli_args *args, const char *a, const char *b)
-{
-    if (cli_has(args, a) && cli_has(args, b)) {
-        cli_error("Options --%s and --%s are mutually exclusive", a, b);
-        return false;
-    }
-    return true;
-}
-
 /* Read the --xml file, refusing more than XML_MAX bytes. */
 static char *read_xml(const char *path)
 {
@@ -91,11 +82,11 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
     bc_error err;
     int rc;
 
-    if (!exclusive(args, "dest", "xml") || !exclusive(args, "format", "xml") ||
-        !exclusive(args, "raw", "xml") || !exclusive(args, "raw", "format") ||
-        !exclusive(args, "blockdev", "xml") ||
-        !exclusive(args, "pivot", "finish") ||
-        !exclusive(args, "print-xml", "dry-run"))
+    if (!cli_exclusive(args, "dest", "xml") || !cli_exclusive(args, "format", "xml") ||
+        !cli_exclusive(args, "raw", "xml") || !cli_exclusive(args, "raw", "format") ||
+        !cli_exclusive(args, "blockdev", "xml") ||
+        !cli_exclusive(args, "pivot", "finish") ||
+        !cli_exclusive(args, "print-xml", "dry-run"))
         return -1;
     if (!cli_has(args, "dest") && !cli_has(args, "xml")) {
         cli_error("need either --dest or --xml");
@@ -173,30 +164,15 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
     return -1;
 }
 
-static void print_status(cli_ctx *ctx, const char *disk, const char *status,
-                         const char *human, int exit_status)
-{
-    if (ctx->json) {
-        json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "type", json_object_new_string("result"));
-        json_object_object_add(o, "disk", json_object_new_string(disk));
-        json_object_object_add(o, "status", json_object_new_string(status));
-        json_object_object_add(o, "exit", json_object_new_int(exit_status));
-        cli_print_json_obj(o);
-    } else if (!ctx->quiet) {
-        printf("%s\n", human);
-    }
-}
-
 static void print_started(cli_ctx *ctx, const char *disk)
 {
-    print_status(ctx, disk, "started", "Block Copy started", CLI_OK);
+    cli_print_result(ctx, "disk", disk, "started", "Block Copy started",
+                     CLI_OK);
 }
 
 static int print_aborted(cli_ctx *ctx, const char *disk)
 {
-    print_status(ctx, disk, "aborted", "Copy aborted", CLI_FAILED);
+    cli_print_result(ctx, "disk", disk, "aborted", "Copy aborted", CLI_FAILED);
     return CLI_FAILED;
 }
 

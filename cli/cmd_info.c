@@ -14,23 +14,6 @@ static json_object *str_or_null(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
-static void human_size(unsigned long long v, char *buf, size_t len)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
-                                         "PiB", "EiB" };
-    double d = (double)v;
-    size_t u = 0;
-
-    while (d >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        d /= 1024;
-        u++;
-    }
-    if (u == 0 || d == (double)(unsigned long long)d)
-        snprintf(buf, len, "%.0f %s", d, units[u]);
-    else
-        snprintf(buf, len, "%.1f %s", d, units[u]);
-}
-
 static const char *or_dash(const char *s)
 {
     return s && *s ? s : "-";
@@ -67,7 +50,7 @@ static void print_disk_table(bc_disk_info *disks, size_t n)
         if (d->empty)
             snprintf(size, sizeof(size), "-");
         else
-            human_size(d->virtual_size, size, sizeof(size));
+            cli_human_size((double)d->virtual_size, size, sizeof(size));
         printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s%s\n", w[0],
                or_dash(d->target), w[1], or_dash(d->device), w[2],
                or_dash(d->drive), w[3], or_dash(d->node), w[4],

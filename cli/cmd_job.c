@@ -24,17 +24,6 @@ static const char *job_label(const char *type)
     return "Unknown job";
 }
 
-static int job_percent(unsigned long long cur, unsigned long long end)
-{
-    unsigned long long remaining = end > cur ? end - cur : 0;
-    int p;
-
-    if (remaining == 0)
-        return 100;
-    p = (int)(100.0 - (double)remaining * 100.0 / (double)end);
-    return p >= 100 ? 99 : p;
-}
-
 static json_object *job_json(const bc_job_info *j)
 {
     json_object *o = json_object_new_object();
@@ -83,7 +72,7 @@ static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
                job_label(info.type), info.bandwidth, info.cur, info.end);
     } else {
         printf("%s: [%3d %%]", job_label(info.type),
-               job_percent(info.cur, info.end));
+               cli_percent(info.cur, info.end));
         if (info.bandwidth)
             printf("    Bandwidth limit: %llu bytes/s (%.3f MiB/s)",
                    info.bandwidth, (double)info.bandwidth / (1024 * 1024));
@@ -93,31 +82,6 @@ static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
     }
     bc_job_info_clear(&info);
     return CLI_OK;
-}
-
-static void print_done(cli_ctx *ctx, const char *disk, const char *status,
-                       const char *human)
-{
-    if (ctx->json) {
-        json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "type", json_object_new_string("result"));
-        json_object_object_add(o, "disk", json_object_new_string(disk));
-        json_object_object_add(o, "status", json_object_new_string(status));
-        json_object_object_add(o, "exit", json_object_new_int(CLI_OK));
-        cli_print_json_obj(o);
-    } else if (human && !ctx->quiet) {
-        printf("%s\n", human);
-    }
-}
-
-static bool exclusive(const cli_args *args, const char *a, const char *b)
-{
-    if (cli_has(args, a) && cli_has(args, b)) {
-        cli_error("Options --%s and --%s are mutually exclusive", a, b);
-        return false;
-    }
-    return true;
 }
 
 static int end_job(cli_ctx *ctx, bc_conn *conn, const char *disk, bool pivot,
@@ -151,14 +115,16 @@ static int end_job(cli_ctx *ctx, bc_conn *conn, const char *disk, bool pivot,
     if (bc_block_job_abort(conn, disk, flags, &err) < 0)
         return cli_report(ctx, pivot ? "failed to pivot: " : NULL, &err);
     if (async)
-        print_done(ctx, disk, pivot ? "pivot-requested" : "abort-requested",
-                   NULL);
+        cli_print_result(ctx, "disk", disk, pivot ? "pivot-requested"
+                         : "abort-requested", NULL, CLI_OK);
     else if (pivot)
-        print_done(ctx, disk, "pivoted", "Successfully pivoted");
+        cli_print_result(ctx, "disk", disk, "pivoted", "Successfully pivoted",
+                         CLI_OK);
     else if (copied)
-        print_done(ctx, disk, "copied", "Successfully copied");
+        cli_print_result(ctx, "disk", disk, "copied", "Successfully copied",
+                         CLI_OK);
     else
-        print_done(ctx, disk, "aborted", "Copy aborted");
+        cli_print_result(ctx, "disk", disk, "aborted", "Copy aborted", CLI_OK);
     return CLI_OK;
 }
 
@@ -177,16 +143,16 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
     size_t i;
 
     for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-        if (!exclusive(args, "info", actions[i]) ||
-            !exclusive(args, "raw", actions[i]))
+        if (!cli_exclusive(args, "info", actions[i]) ||
+            !cli_exclusive(args, "raw", actions[i]))
             return CLI_USAGE;
-    if (!exclusive(args, "pivot", "finish") ||
-        !exclusive(args, "abort", "finish") ||
-        !exclusive(args, "bandwidth", "abort") ||
-        !exclusive(args, "bandwidth", "pivot") ||
-        !exclusive(args, "bandwidth", "finish") ||
-        !exclusive(args, "bandwidth", "wait") ||
-        !exclusive(args, "abort", "wait"))
+    if (!cli_exclusive(args, "pivot", "finish") ||
+        !cli_exclusive(args, "abort", "finish") ||
+        !cli_exclusive(args, "bandwidth", "abort") ||
+        !cli_exclusive(args, "bandwidth", "pivot") ||
+        !cli_exclusive(args, "bandwidth", "finish") ||
+        !cli_exclusive(args, "bandwidth", "wait") ||
+        !cli_exclusive(args, "abort", "wait"))
         return CLI_USAGE;
     if (!wait && (cli_flag(args, "verbose") || cli_has(args, "timeout"))) {
         cli_error("--%s requires --wait",
@@ -209,7 +175,7 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
         if (bc_block_job_set_speed(conn, disk, bw, &err) < 0)
             status = cli_report(ctx, NULL, &err);
         else {
-            print_done(ctx, disk, "speed-set", NULL);
+            cli_print_result(ctx, "disk", disk, "speed-set", NULL, CLI_OK);
             status = CLI_OK;
         }
     } else if (wait) {
@@ -268,7 +234,7 @@ int cli_cmd_jobs(cli_ctx *ctx, const cli_args *args)
 
             fmt_speed(jobs[i].bandwidth, speed, sizeof(speed));
             snprintf(pct, sizeof(pct), "%d %%",
-                     job_percent(jobs[i].cur, jobs[i].end));
+                     cli_percent(jobs[i].cur, jobs[i].end));
             printf("%-12s %-20s %-8s %-10s %8s  %s\n",
                    jobs[i].disk ? jobs[i].disk : "-", jobs[i].id,
                    jobs[i].type ? jobs[i].type : "?",

@@ -139,3 +139,50 @@ void cli_disconnect(cli_ctx *ctx, bc_conn *conn)
     if (conn && conn != ctx->conn)
         bc_conn_free(conn);
 }
+
+int cli_percent(unsigned long long cur, unsigned long long end)
+{
+    unsigned long long remaining = end > cur ? end - cur : 0;
+    int p;
+
+    /* virsh's rule: 100 only when nothing remains, else at most 99. */
+    if (remaining == 0)
+        return 100;
+    p = (int)(100.0 - (double)remaining * 100.0 / (double)end);
+    return p >= 100 ? 99 : p < 0 ? 0 : p;
+}
+
+const char *cli_human_size(double v, char *buf, size_t len)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+                                         "PiB", "EiB" };
+    size_t u = 0;
+
+    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0 || v == (double)(unsigned long long)v)
+        snprintf(buf, len, "%.0f %s", v, units[u]);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+void cli_print_result(cli_ctx *ctx, const char *key, const char *name,
+                      const char *status, const char *human, int exit_status)
+{
+    if (ctx->json) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "type", json_object_new_string("result"));
+        if (key && name)
+            json_object_object_add(o, key, json_object_new_string(name));
+        json_object_object_add(o, "status", json_object_new_string(status));
+        json_object_object_add(o, "exit", json_object_new_int(exit_status));
+        cli_print_json_obj(o);
+    } else if (human && !ctx->quiet) {
+        printf("%s\n", human);
+        fflush(stdout);
+    }
+}

@@ -186,6 +186,15 @@ const char *cli_arg(const cli_args *args, const char *name)
     return i >= 0 && args->set[i] ? args->value[i] : NULL;
 }
 
+bool cli_exclusive(const cli_args *args, const char *a, const char *b)
+{
+    if (cli_has(args, a) && cli_has(args, b)) {
+        cli_error("Options --%s and --%s are mutually exclusive", a, b);
+        return false;
+    }
+    return true;
+}
+
 bool cli_has(const cli_args *args, const char *name)
 {
     int i = opt_index(args->cmd, name);

@@ -53,22 +53,6 @@ void cli_shell_disconnect(cli_ctx *ctx)
     ctx->domain = NULL;
 }
 
-static void print_result(cli_ctx *ctx, const char *status, const char *domain)
-{
-    json_object *o;
-
-    if (!ctx->json)
-        return;
-    o = json_object_new_object();
-    json_object_object_add(o, "type", json_object_new_string("result"));
-    json_object_object_add(o, "status", json_object_new_string(status));
-    if (domain)
-        json_object_object_add(o, "domain", json_object_new_string(domain));
-    json_object_object_add(o, "exit", json_object_new_int(CLI_OK));
-    cli_print_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-    json_object_put(o);
-}
-
 int cli_cmd_connect(cli_ctx *ctx, const cli_args *args)
 {
     const char *domain = cli_arg(args, "domain");
@@ -90,7 +74,7 @@ int cli_cmd_connect(cli_ctx *ctx, const cli_args *args)
     cli_shell_disconnect(ctx);
     ctx->conn = conn;
     ctx->domain = name;
-    print_result(ctx, "connected", name);
+    cli_print_result(ctx, "domain", name, "connected", NULL, CLI_OK);
     return CLI_OK;
 }
 
@@ -101,7 +85,7 @@ int cli_cmd_disconnect(cli_ctx *ctx, const cli_args *args)
         return CLI_USAGE;
     }
     cli_shell_disconnect(ctx);
-    print_result(ctx, "disconnected", NULL);
+    cli_print_result(ctx, "domain", NULL, "disconnected", NULL, CLI_OK);
     return CLI_OK;
 }
 

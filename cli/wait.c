@@ -38,32 +38,6 @@ static long long wall_us(void)
     return (long long)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-/* virsh's rule: 100 only when nothing remains, else at most 99. */
-static int percent(unsigned long long cur, unsigned long long end)
-{
-    unsigned long long remaining = end > cur ? end - cur : 0;
-    int p;
-
-    if (remaining == 0)
-        return 100;
-    p = (int)(100.0 - (double)remaining * 100.0 / (double)end);
-    return p >= 100 ? 99 : p < 0 ? 0 : p;
-}
-
-static const char *human_size(double v, char *buf, size_t len)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
-                                         "PiB", "EiB" };
-    size_t u = 0;
-
-    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-    return buf;
-}
-
 static void end_line(struct progress *p)
 {
     if (p->line_open) {
@@ -92,7 +66,7 @@ static json_object *json_event(const char *type, const bc_job_event *ev,
 
 static void show_progress(struct progress *p, const bc_job_event *ev)
 {
-    int pct = percent(ev->cur, ev->end);
+    int pct = cli_percent(ev->cur, ev->end);
     long long now = wall_us();
     char done[32], total[32], rate[32];
 
@@ -127,14 +101,14 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
         return;
     if (p->tty) {
         fprintf(stderr, "\rBlock Copy: [%3d %%] %s of %s", pct,
-                human_size((double)ev->cur, done, sizeof(done)),
-                human_size((double)ev->end, total, sizeof(total)));
+                cli_human_size((double)ev->cur, done, sizeof(done)),
+                cli_human_size((double)ev->end, total, sizeof(total)));
         if (p->rate >= 1) {
             double eta = (double)(ev->end - (ev->cur < ev->end ? ev->cur
                                                                 : ev->end)) /
                          p->rate;
 
-            fprintf(stderr, ", %s/s", human_size(p->rate, rate, sizeof(rate)));
+            fprintf(stderr, ", %s/s", cli_human_size(p->rate, rate, sizeof(rate)));
             if (pct < 100 && eta < 1e7)
                 fprintf(stderr, ", ETA %d:%02d", (int)eta / 60,
                         (int)eta % 60);
@@ -211,18 +185,7 @@ static void print_result(cli_ctx *ctx, struct progress *p, const char *status,
                          const char *human, int exit_status)
 {
     end_line(p);
-    if (ctx->json) {
-        json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "type", json_object_new_string("result"));
-        json_object_object_add(o, "disk", json_object_new_string(p->disk));
-        json_object_object_add(o, "status", json_object_new_string(status));
-        json_object_object_add(o, "exit", json_object_new_int(exit_status));
-        cli_print_json_obj(o);
-    } else if (human && !ctx->quiet) {
-        printf("%s\n", human);
-        fflush(stdout);
-    }
+    cli_print_result(ctx, "disk", p->disk, status, human, exit_status);
 }
 
 /* Report a failure with a result line in JSON mode. */

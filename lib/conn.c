@@ -112,6 +112,27 @@ int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
     return rc;
 }
 
+int bc_conn_named_nodes(bc_conn *conn, json_object **nodes, bc_error *err)
+{
+    return bc_conn_query(conn, "query-named-block-nodes",
+                         bc_json_add_bool(json_object_new_object(), "flat",
+                                          true), nodes, err);
+}
+
+int bc_conn_find_job(bc_conn *conn, const char *id, json_object **job,
+                     bc_error *err)
+{
+    json_object *jobs = NULL, *j;
+
+    *job = NULL;
+    if (bc_conn_query(conn, "query-jobs", NULL, &jobs, err) < 0)
+        return -1;
+    if ((j = bc_json_array_find(jobs, "id", id)))
+        *job = json_object_get(j);
+    json_object_put(jobs);
+    return *job ? 1 : 0;
+}
+
 int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
                    json_object **ret, bc_error *err)
 {

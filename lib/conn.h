@@ -41,6 +41,14 @@ int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
 int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
                    json_object **ret, bc_error *err);
 
+/* query-named-block-nodes, flat: every node (new reference in *nodes). */
+int bc_conn_named_nodes(bc_conn *conn, json_object **nodes, bc_error *err);
+
+/* The query-jobs entry of job 'id': 1 with *job (new reference), 0 when
+ * there is no such job, -1. */
+int bc_conn_find_job(bc_conn *conn, const char *id, json_object **job,
+                     bc_error *err);
+
 /* True in dry-run mode. */
 bool bc_conn_is_dry_run(const bc_conn *conn);
 

@@ -323,40 +323,20 @@ static int choose_format(struct copy *c, bc_error *err)
     return 0;
 }
 
-/* Does blockdev-mirror of this QEMU take 'target-is-zero'? */
+/* Does blockdev-mirror of this QEMU take 'target-is-zero'?  The schema
+ * names the command's argument type, whose members are the arguments. */
 static int mirror_has_target_is_zero(bc_conn *conn, bool *has, bc_error *err)
 {
-    json_object *schema = NULL;
-    const char *arg_type = NULL;
-    size_t i, j, n;
+    json_object *schema = NULL, *type;
+    const char *arg_type;
 
-    *has = false;
     if (bc_conn_query(conn, "query-qmp-schema", NULL, &schema, err) < 0)
         return -1;
-    n = json_object_is_type(schema, json_type_array)
-            ? json_object_array_length(schema) : 0;
-    for (i = 0; i < n && !arg_type; i++) {
-        json_object *e = json_object_array_get_idx(schema, i);
-        const char *name = bc_json_str(e, "name");
-
-        if (name && strcmp(name, "blockdev-mirror") == 0)
-            arg_type = bc_json_str(e, "arg-type");
-    }
-    for (i = 0; i < n && arg_type; i++) {
-        json_object *e = json_object_array_get_idx(schema, i);
-        const char *name = bc_json_str(e, "name");
-        json_object *members = bc_json_get(e, "members");
-
-        if (!name || strcmp(name, arg_type) != 0 || !members)
-            continue;
-        for (j = 0; j < json_object_array_length(members); j++) {
-            const char *m = bc_json_str(json_object_array_get_idx(members, j),
-                                        "name");
-
-            if (m && strcmp(m, "target-is-zero") == 0)
-                *has = true;
-        }
-    }
+    arg_type = bc_json_str(bc_json_array_find(schema, "name",
+                                              "blockdev-mirror"), "arg-type");
+    type = arg_type ? bc_json_array_find(schema, "name", arg_type) : NULL;
+    *has = bc_json_array_find(bc_json_get(type, "members"), "name",
+                              "target-is-zero") != NULL;
     json_object_put(schema);
     return 0;
 }
@@ -365,32 +345,19 @@ static int mirror_has_target_is_zero(bc_conn *conn, bool *has, bc_error *err)
 static int choose_node_names(struct copy *c, bc_error *err)
 {
     json_object *nodes = NULL;
-    size_t i, n;
     int gen;
 
-    if (bc_conn_query(c->conn, "query-named-block-nodes",
-                      bc_json_add_bool(json_object_new_object(), "flat", true),
-                      &nodes, err) < 0)
+    if (bc_conn_named_nodes(c->conn, &nodes, err) < 0)
         return -1;
-    n = json_object_is_type(nodes, json_type_array)
-            ? json_object_array_length(nodes) : 0;
     for (gen = 1; gen < 1000; gen++) {
-        bool taken = false;
-
         snprintf(c->fmt_node, sizeof(c->fmt_node), "bc-%s-t%d",
                  c->disk.token, gen);
         snprintf(c->proto_node, sizeof(c->proto_node), "bc-%s-f%d",
                  c->disk.token, gen);
         snprintf(c->secret_id, sizeof(c->secret_id), "bc-%s-s%d",
                  c->disk.token, gen);
-        for (i = 0; i < n && !taken; i++) {
-            const char *name = bc_json_str(json_object_array_get_idx(nodes, i),
-                                           "node-name");
-
-            taken = name && (!strcmp(name, c->fmt_node) ||
-                             !strcmp(name, c->proto_node));
-        }
-        if (!taken)
+        if (!bc_json_array_find(nodes, "node-name", c->fmt_node) &&
+            !bc_json_array_find(nodes, "node-name", c->proto_node))
             break;
     }
     json_object_put(nodes);
@@ -406,12 +373,11 @@ static int choose_node_names(struct copy *c, bc_error *err)
 static int create_image(struct copy *c, json_object *options, bc_error *err)
 {
     const char *job_id = c->create_id;
-    json_object *args, *jobs = NULL;
+    json_object *args, *job = NULL;
     int64_t deadline;
     bc_qmp_event *ev;
     bool done = false;
     const char *failure = NULL;
-    size_t i, n;
     int rc, ret = -1;
 
     args = bc_json_add_str(json_object_new_object(), "job-id", job_id);
@@ -439,23 +405,14 @@ static int create_image(struct copy *c, json_object *options, bc_error *err)
         bc_qmp_event_free(ev);
     }
 
-    if (bc_conn_query(c->conn, "query-jobs", NULL, &jobs, err) < 0)
+    if (bc_conn_find_job(c->conn, job_id, &job, err) < 0)
         return -1;
-    n = json_object_is_type(jobs, json_type_array)
-            ? json_object_array_length(jobs) : 0;
-    for (i = 0; i < n; i++) {
-        json_object *j = json_object_array_get_idx(jobs, i);
-        const char *id = bc_json_str(j, "id");
-
-        if (id && strcmp(id, job_id) == 0)
-            failure = bc_json_str(j, "error");
-    }
-    if (failure)
+    if ((failure = bc_json_str(job, "error")))
         bc_set_error(err, BC_ERR_QMP, "cannot create '%s': %s", c->dest_name,
                      failure);
     else
         ret = 0;
-    json_object_put(jobs);
+    json_object_put(job);
     bc_conn_change(c->conn, "job-dismiss",
                    bc_json_add_str(json_object_new_object(), "id", job_id),
                    NULL, NULL);
@@ -581,22 +538,13 @@ static unsigned long long node_size(struct copy *c, const char *name,
                                     bc_error *err)
 {
     json_object *nodes = NULL;
-    unsigned long long size = 0;
-    size_t i, n;
+    unsigned long long size;
 
-    if (bc_conn_query(c->conn, "query-named-block-nodes",
-                      bc_json_add_bool(json_object_new_object(), "flat", true),
-                      &nodes, err) < 0)
+    if (bc_conn_named_nodes(c->conn, &nodes, err) < 0)
         return 0;
-    n = json_object_is_type(nodes, json_type_array)
-            ? json_object_array_length(nodes) : 0;
-    for (i = 0; i < n; i++) {
-        json_object *node = json_object_array_get_idx(nodes, i);
-        const char *nn = bc_json_str(node, "node-name");
-
-        if (nn && strcmp(nn, name) == 0)
-            size = bc_json_uint(bc_json_get(node, "image"), "virtual-size", 0);
-    }
+    size = bc_json_uint(bc_json_get(bc_json_array_find(nodes, "node-name",
+                                                       name), "image"),
+                        "virtual-size", 0);
     json_object_put(nodes);
     return size;
 }
@@ -692,31 +640,22 @@ static int start_mirror(struct copy *c, bc_error *err)
  */
 static int check_create_job(struct copy *c, bc_error *err)
 {
-    json_object *jobs = NULL;
-    size_t i, n;
-    int ret = 0;
+    json_object *job = NULL;
+    const char *status;
+    int rc, ret = 0;
 
     snprintf(c->create_id, sizeof(c->create_id), "%s-create", c->job_id);
-    if (bc_conn_query(c->conn, "query-jobs", NULL, &jobs, err) < 0)
-        return -1;
-    n = json_object_is_type(jobs, json_type_array)
-            ? json_object_array_length(jobs) : 0;
-    for (i = 0; i < n; i++) {
-        json_object *j = json_object_array_get_idx(jobs, i);
-        const char *id = bc_json_str(j, "id");
-        const char *status = bc_json_str(j, "status");
-
-        if (!id || strcmp(id, c->create_id) != 0)
-            continue;
-        if (status && strcmp(status, "concluded") == 0)
-            c->stale_create = true;
-        else
-            ret = bc_set_error(err, BC_ERR_JOB_EXISTS,
-                               "disk '%s' is busy: another run is creating a "
-                               "copy of it (job '%s')", bc_disk_label(&c->disk),
-                               c->create_id);
-    }
-    json_object_put(jobs);
+    if ((rc = bc_conn_find_job(c->conn, c->create_id, &job, err)) <= 0)
+        return rc;
+    status = bc_json_str(job, "status");
+    if (status && strcmp(status, "concluded") == 0)
+        c->stale_create = true;
+    else
+        ret = bc_set_error(err, BC_ERR_JOB_EXISTS,
+                           "disk '%s' is busy: another run is creating a copy "
+                           "of it (job '%s')", bc_disk_label(&c->disk),
+                           c->create_id);
+    json_object_put(job);
     return ret;
 }
 

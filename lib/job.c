@@ -67,21 +67,6 @@ int bc_job_find(bc_conn *conn, const bc_disk *disk, json_object **job,
     return rc;
 }
 
-static bool node_exists(json_object *nodes, const char *name)
-{
-    size_t i, n = json_object_is_type(nodes, json_type_array)
-                      ? json_object_array_length(nodes) : 0;
-
-    for (i = 0; i < n; i++) {
-        const char *nn = bc_json_str(json_object_array_get_idx(nodes, i),
-                                     "node-name");
-
-        if (nn && !strcmp(nn, name))
-            return true;
-    }
-    return false;
-}
-
 /*
  * Remove the secret objects ("PREFIX" "sN") of copies whose protocol node
  * ("PREFIX" "fN") is gone: a node the disk runs on may still need its
@@ -97,9 +82,7 @@ static void cleanup_secrets(bc_conn *conn, const char *prefix)
     if (bc_conn_query(conn, "qom-list",
                       bc_json_add_str(json_object_new_object(), "path",
                                       "/objects"), &objects, &ignored) < 0 ||
-        bc_conn_query(conn, "query-named-block-nodes",
-                      bc_json_add_bool(json_object_new_object(), "flat", true),
-                      &nodes, &ignored) < 0)
+        bc_conn_named_nodes(conn, &nodes, &ignored) < 0)
         goto out;
     n = json_object_is_type(objects, json_type_array)
             ? json_object_array_length(objects) : 0;
@@ -112,7 +95,7 @@ static void cleanup_secrets(bc_conn *conn, const char *prefix)
             continue;
         snprintf(node, sizeof(node), "%sf%.16s", prefix,
                  id + strlen(prefix) + 1);
-        if (node_exists(nodes, node))
+        if (bc_json_array_find(nodes, "node-name", node))
             continue;
         bc_error_init(&ignored);
         bc_conn_change(conn, "object-del",
@@ -134,9 +117,7 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
 
     snprintf(prefix, sizeof(prefix), "bc-%s-", disk->token);
     bc_error_init(&ignored);
-    if (bc_conn_query(conn, "query-named-block-nodes",
-                      bc_json_add_bool(json_object_new_object(), "flat", true),
-                      &nodes, &ignored) < 0)
+    if (bc_conn_named_nodes(conn, &nodes, &ignored) < 0)
         return;
     n = json_object_is_type(nodes, json_type_array)
             ? json_object_array_length(nodes) : 0;
@@ -364,28 +345,20 @@ static void handle_event(struct watch *w, bc_qmp_event *ev)
 /* The reason QEMU gives for a concluded job, from query-jobs. */
 static void read_job_error(struct watch *w)
 {
-    json_object *jobs = NULL;
-    size_t i, n;
+    json_object *job = NULL;
+    const char *e;
     bc_error ignored;
 
     bc_error_init(&ignored);
-    if (bc_conn_query(w->conn, "query-jobs", NULL, &jobs, &ignored) < 0)
+    if (bc_conn_find_job(w->conn, w->id, &job, &ignored) <= 0)
         return;
-    n = json_object_is_type(jobs, json_type_array)
-            ? json_object_array_length(jobs) : 0;
-    for (i = 0; i < n; i++) {
-        json_object *j = json_object_array_get_idx(jobs, i);
-        const char *id = bc_json_str(j, "id");
-        const char *e = bc_json_str(j, "error");
-
-        if (!id || strcmp(id, w->id) != 0 || !e)
-            continue;
+    if ((e = bc_json_str(job, "error"))) {
         if (strcmp(e, "Operation canceled") == 0)
             w->cancelled = true;
         else
             set_error(w, e);
     }
-    json_object_put(jobs);
+    json_object_put(job);
 }
 
 /* Has the disk switched away from 'root_before'? */

@@ -3,6 +3,7 @@
  * type check on every read; these keep the callers short.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "jsonutil.h"
 
@@ -83,4 +84,22 @@ bool bc_json_bool(json_object *obj, const char *key, bool def)
     if (!v || !json_object_is_type(v, json_type_boolean))
         return def;
     return json_object_get_boolean(v);
+}
+
+json_object *bc_json_array_find(json_object *array, const char *key,
+                                const char *value)
+{
+    size_t i, n;
+
+    if (!array || !json_object_is_type(array, json_type_array))
+        return NULL;
+    n = json_object_array_length(array);
+    for (i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(array, i);
+        const char *v = bc_json_str(e, key);
+
+        if (v && strcmp(v, value) == 0)
+            return e;
+    }
+    return NULL;
 }

@@ -26,4 +26,9 @@ uint64_t bc_json_uint(json_object *obj, const char *key, uint64_t def);
 bool bc_json_bool(json_object *obj, const char *key, bool def);
 json_object *bc_json_get(json_object *obj, const char *key);
 
+/* The first object of 'array' whose string member 'key' is 'value'
+ * (borrowed), or NULL; 'array' may be NULL or not an array. */
+json_object *bc_json_array_find(json_object *array, const char *key,
+                                const char *value);
+
 #endif /* BC_JSONUTIL_H */
