@@ -4,6 +4,7 @@
 #   make                 build libblockcopy and blockcopy
 #   make check           unit tests, then the tests against a real QEMU
 #   make demo            copy the disk of a throwaway VM live
+#   make bench           measure against QEMU (a few minutes; BENCH_ARGS=--quick)
 #   make install         honours DESTDIR, PREFIX, BINDIR, LIBDIR, MANDIR
 #   V=1                  show the commands
 #   SANITIZE=1           build with ASan and UBSan
@@ -60,6 +61,7 @@ SHARED_LIB = lib/libblockcopy.so.$(VERSION)
 SONAME = libblockcopy.so.$(SOVERSION)
 PROGRAM = blockcopy
 UNIT_TESTS = tests/unit/run-unit
+BENCH_FLOOR = bench/qmp-floor
 
 ifneq ($(V),1)
 Q = @
@@ -114,6 +116,14 @@ check-unit: $(UNIT_TESTS)
 demo: $(PROGRAM)
 	$(Q)scripts/demo
 
+# The floor driver needs json-c only: it shares no code with the tool.
+$(BENCH_FLOOR): bench/qmp-floor.c
+	$(QUIET_LINK)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,json-c) \
+		$(BC_LDFLAGS) $(LDFLAGS) -o $@ $< $(call pkg_libs,json-c)
+
+bench: $(PROGRAM) $(BENCH_FLOOR)
+	$(Q)bench/run $(BENCH_ARGS)
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR)
@@ -134,11 +144,11 @@ uninstall:
 
 clean:
 	rm -f $(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(STATIC_LIB) lib/libblockcopy.so* \
-		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS)
+		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
 FORCE:
 
-.PHONY: FORCE all check check-unit demo install uninstall clean distclean
+.PHONY: FORCE all bench check check-unit demo install uninstall clean distclean
