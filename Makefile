@@ -5,6 +5,7 @@
 #   make check           unit tests, then the tests against a real QEMU
 #   make demo            copy the disk of a throwaway VM live
 #   make soak            the integrity test for hundreds of rounds
+#   make bench           measure against QEMU (a few minutes; BENCH_ARGS=--quick)
 #   make install         honours DESTDIR, PREFIX, BINDIR, LIBDIR, MANDIR
 #   V=1                  show the commands
 #   SANITIZE=1           build with ASan and UBSan
@@ -63,6 +64,7 @@ SHARED_LIB = lib/libblockcopy.so.$(VERSION)
 SONAME = libblockcopy.so.$(SOVERSION)
 PROGRAM = blockcopy
 UNIT_TESTS = tests/unit/run-unit
+BENCH_FLOOR = bench/qmp-floor
 
 ifneq ($(V),1)
 Q = @
@@ -122,6 +124,14 @@ soak: all
 demo: $(PROGRAM)
 	$(Q)scripts/demo
 
+# The floor driver needs json-c only: it shares no code with the tool.
+$(BENCH_FLOOR): bench/qmp-floor.c
+	$(QUIET_LINK)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,json-c) \
+		$(BC_LDFLAGS) $(LDFLAGS) -o $@ $< $(call pkg_libs,json-c)
+
+bench: $(PROGRAM) $(BENCH_FLOOR)
+	$(Q)bench/run $(BENCH_ARGS)
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR)
@@ -142,11 +152,12 @@ uninstall:
 
 clean:
 	rm -f $(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(STATIC_LIB) lib/libblockcopy.so* \
-		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS)
+		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache
 
 FORCE:
 
-.PHONY: FORCE all check check-unit soak demo install uninstall clean distclean
+.PHONY: FORCE all bench check check-unit soak demo install uninstall clean \
+	distclean
