@@ -164,23 +164,6 @@ static void on_event(const bc_job_event *ev, void *opaque)
     }
 }
 
-/* The state line of an end this run brought about itself (the library
- * reports the ends it waits for through on_event()). */
-static void end_state(struct progress *p, const char *state)
-{
-    json_object *o;
-
-    if (!p->ctx->json)
-        return;
-    o = json_object_new_object();
-    json_object_object_add(o, "type", json_object_new_string("state"));
-    json_object_object_add(o, "disk", json_object_new_string(p->disk));
-    json_object_object_add(o, "state", json_object_new_string(state));
-    json_object_object_add(o, "time",
-                           json_object_new_double((double)wall_us() / 1e6));
-    cli_print_json_obj(o);
-}
-
 static void print_result(cli_ctx *ctx, struct progress *p, const char *status,
                          const char *human, int exit_status)
 {
@@ -235,7 +218,11 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
     p.last_json_percent = -1;
 
     bc_wait_opts_init(&opts);
-    opts.until = BC_WAIT_READY;
+    /* Pivoting or finishing from inside the wait leaves no round trip
+     * between READY and the request. */
+    opts.until = after == CLI_AFTER_READY_PIVOT ? BC_WAIT_PIVOT
+                 : after == CLI_AFTER_READY_FINISH ? BC_WAIT_FINISH
+                 : BC_WAIT_READY;
     opts.timeout_ms = timeout_s > 0 ? timeout_s * 1000 : 0;
     opts.interrupt_fd = ctx->sigpipe[0];
     opts.progress_ms = (verbose || ctx->json) ? PROGRESS_MS : 0;
@@ -265,35 +252,20 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
         return fail(ctx, &p, NULL, &err);
     }
 
-    if (outcome != BC_JOB_EVENT_READY) {
-        /* The job ended by itself (another client pivoted it). */
-        cli_signals_default();
-        print_result(ctx, &p, outcome == BC_JOB_EVENT_PIVOTED ? "pivoted"
-                     : "copied", outcome == BC_JOB_EVENT_PIVOTED
-                     ? "Successfully pivoted" : "Successfully copied", CLI_OK);
-        return CLI_OK;
-    }
-
-    switch (after) {
-    case CLI_AFTER_READY_STAY:
-        cli_signals_default();
+    cli_signals_default();
+    switch (outcome) {
+    case BC_JOB_EVENT_READY:
         print_result(ctx, &p, "ready", "Now in mirroring phase", CLI_OK);
         return CLI_OK;
-    case CLI_AFTER_READY_PIVOT:
-        rc = bc_block_job_abort(conn, disk, BC_BLOCK_JOB_ABORT_PIVOT, &err);
-        cli_signals_default();
-        if (rc < 0)
-            return fail(ctx, &p, "failed to pivot: ", &err);
-        end_state(&p, "pivoted");
+    case BC_JOB_EVENT_PIVOTED:
         print_result(ctx, &p, "pivoted", "Successfully pivoted", CLI_OK);
         return CLI_OK;
-    case CLI_AFTER_READY_FINISH:
-        rc = bc_block_job_abort(conn, disk, 0, &err);
-        cli_signals_default();
-        if (rc < 0)
-            return fail(ctx, &p, "failed to finish the copy: ", &err);
-        end_state(&p, "copied");
+    case BC_JOB_EVENT_COPIED:
         print_result(ctx, &p, "copied", "Successfully copied", CLI_OK);
+        return CLI_OK;
+    default:
+        /* A job of another kind that ended by itself. */
+        print_result(ctx, &p, "completed", "Block job completed", CLI_OK);
         return CLI_OK;
     }
     return CLI_FAILED;

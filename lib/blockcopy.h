@@ -477,6 +477,8 @@ typedef void (*bc_job_event_cb)(const bc_job_event *event, void *opaque);
 typedef enum {
     BC_WAIT_READY = 1,          /* return once the job is ready */
     BC_WAIT_END,                /* return once the job has ended */
+    BC_WAIT_PIVOT,              /* pivot the moment it is ready, then END */
+    BC_WAIT_FINISH,             /* finish the moment it is ready, then END */
 } bc_wait_until;
 
 typedef struct bc_wait_opts {
@@ -494,6 +496,9 @@ BC_EXPORT void bc_wait_opts_init(bc_wait_opts *opts);
 /*
  * Wait for the block job of 'disk' on QMP events (no fixed sleeps).  State
  * changes and, every progress_ms, progress are reported to opts->cb.
+ * With BC_WAIT_PIVOT or BC_WAIT_FINISH the job is pivoted or finished as
+ * soon as QEMU reports it ready, without a round trip in between; the
+ * timeout and the interrupt descriptor count until then only.
  * Returns 0 when the job reached opts->until, with *outcome (if not NULL)
  * set to READY, PIVOTED, COPIED or COMPLETED.  A job that failed fails
  * with BC_ERR_JOB_FAILED and QEMU's reason, one cancelled with

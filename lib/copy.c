@@ -372,12 +372,11 @@ static int choose_node_names(struct copy *c, bc_error *err)
 /* Run blockdev-create with 'options' and wait for its job to end. */
 static int create_image(struct copy *c, json_object *options, bc_error *err)
 {
-    const char *job_id = c->create_id;
+    const char *job_id = c->create_id, *status;
     json_object *args, *job = NULL;
     int64_t deadline;
     bc_qmp_event *ev;
-    bool done = false;
-    const char *failure = NULL;
+    bool done = false, failed = false;
     int rc, ret = -1;
 
     args = bc_json_add_str(json_object_new_object(), "job-id", job_id);
@@ -387,6 +386,8 @@ static int create_image(struct copy *c, json_object *options, bc_error *err)
     if (bc_conn_is_dry_run(c->conn))
         return 0;
 
+    /* A job that fails passes through "aborting"; only then is its error
+     * worth a query. */
     deadline = bc_now_us() + (int64_t)CREATE_TIMEOUT_MS * 1000;
     while (!done) {
         rc = bc_qmp_next_event(c->conn->qmp, bc_ms_until(deadline), &ev, err);
@@ -396,20 +397,30 @@ static int create_image(struct copy *c, json_object *options, bc_error *err)
             return bc_set_error(err, BC_ERR_TIMEOUT,
                                 "creating '%s' did not finish in time",
                                 c->dest_name);
-        if (strcmp(ev->name, "JOB_STATUS_CHANGE") == 0 &&
+        status = bc_json_str(ev->data, "status");
+        if (strcmp(ev->name, "JOB_STATUS_CHANGE") == 0 && status &&
             bc_json_str(ev->data, "id") &&
-            strcmp(bc_json_str(ev->data, "id"), job_id) == 0 &&
-            bc_json_str(ev->data, "status") &&
-            strcmp(bc_json_str(ev->data, "status"), "concluded") == 0)
-            done = true;
+            strcmp(bc_json_str(ev->data, "id"), job_id) == 0) {
+            failed |= strcmp(status, "aborting") == 0;
+            done = strcmp(status, "concluded") == 0;
+        }
         bc_qmp_event_free(ev);
+        if (!done && bc_qmp_events_lost(c->conn->qmp)) {
+            if (bc_conn_find_job(c->conn, job_id, &job, err) < 0)
+                return -1;
+            status = bc_json_str(job, "status");
+            done = status && strcmp(status, "concluded") == 0;
+            failed = true;
+            json_object_put(job);
+            job = NULL;
+        }
     }
 
-    if (bc_conn_find_job(c->conn, job_id, &job, err) < 0)
+    if (failed && bc_conn_find_job(c->conn, job_id, &job, err) < 0)
         return -1;
-    if ((failure = bc_json_str(job, "error")))
+    if (job && bc_json_str(job, "error"))
         bc_set_error(err, BC_ERR_QMP, "cannot create '%s': %s", c->dest_name,
-                     failure);
+                     bc_json_str(job, "error"));
     else
         ret = 0;
     json_object_put(job);

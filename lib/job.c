@@ -142,15 +142,18 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
     cleanup_secrets(conn, prefix);
 }
 
-/* Release the old chain of a disk that has pivoted. */
-static void release_old_chain(bc_conn *conn, const char *job_id)
+/* Release the old chain of a disk that has pivoted.  True if a node of
+ * the tool's was part of it (its secret may be left to remove). */
+static bool release_old_chain(bc_conn *conn, const char *job_id)
 {
+    bool tool_nodes = false;
     char **p;
     bc_error ignored;
 
     if (!conn->pivot_job || strcmp(conn->pivot_job, job_id) != 0)
-        return;
+        return false;
     for (p = conn->pivot_chain; p && *p; p++) {
+        tool_nodes |= bc_str_has_prefix(*p, "bc-");
         /* -drive nodes are gone already and auto-named ones are not the
          * monitor's; QEMU refuses those, and nodes still in use. */
         if (**p == '#')
@@ -164,6 +167,7 @@ static void release_old_chain(bc_conn *conn, const char *job_id)
     bc_strv_free(conn->pivot_chain);
     conn->pivot_job = NULL;
     conn->pivot_chain = NULL;
+    return tool_nodes;
 }
 
 /* ---- watching ------------------------------------------------------ */
@@ -183,6 +187,8 @@ struct watch {
     bool cancelled;
     bool stopped;           /* paused on an I/O error */
     bool ending;            /* we asked it to end: a pause is no news */
+    bc_job_event_type intent; /* how we asked it to end, or 0 */
+    bool end_event;         /* BLOCK_JOB_COMPLETED/CANCELLED seen */
     const char *error_op;   /* "read" or "write", from BLOCK_JOB_ERROR */
     char *io_status;        /* "ok", "nospace", "failed" */
     char *error;
@@ -324,8 +330,10 @@ static void handle_event(struct watch *w, bc_qmp_event *ev)
             emit(w, BC_JOB_EVENT_READY, ev->timestamp_us);
         }
     } else if (strcmp(ev->name, "BLOCK_JOB_COMPLETED") == 0) {
+        w->end_event = true;
         set_error(w, bc_json_str(d, "error"));
     } else if (strcmp(ev->name, "BLOCK_JOB_CANCELLED") == 0) {
+        w->end_event = true;
         w->cancelled = true;
     } else if (strcmp(ev->name, "BLOCK_JOB_ERROR") == 0) {
         const char *op = bc_json_str(d, "operation");
@@ -398,7 +406,9 @@ static int finish_job(struct watch *w, bc_job_event_type *outcome,
     int rc = 0;
 
     if (!w->dismissed) {
-        if (!w->error && !w->cancelled)
+        /* BLOCK_JOB_COMPLETED carries the error already; ask only if the
+         * events were missed (another run, or a lost event). */
+        if (!w->end_event && !w->error && !w->cancelled)
             read_job_error(w);
         bc_error_init(&ignored);
         bc_conn_change(w->conn, "job-dismiss",
@@ -410,16 +420,22 @@ static int finish_job(struct watch *w, bc_job_event_type *outcome,
         type = BC_JOB_EVENT_ABORTED;
     } else if (w->error) {
         type = BC_JOB_EVENT_FAILED;
+    } else if (w->intent == BC_JOB_EVENT_PIVOTED ||
+               w->intent == BC_JOB_EVENT_COPIED) {
+        type = w->intent;
     } else if (w->type && strcmp(w->type, "mirror") == 0) {
+        /* Someone else ended it: the disk tells how. */
         type = disk_root_changed(w->conn, w->disk) ? BC_JOB_EVENT_PIVOTED
                                                    : BC_JOB_EVENT_COPIED;
     } else {
         type = BC_JOB_EVENT_COMPLETED;
     }
 
-    if (type == BC_JOB_EVENT_PIVOTED)
-        release_old_chain(w->conn, w->id);
-    if (ours && strcmp(ours, w->id) == 0)
+    /* After a pivot the copy's nodes are the disk's: nothing of the
+     * tool's is left over unless the old chain was the tool's too. */
+    if ((type == BC_JOB_EVENT_PIVOTED ? release_old_chain(w->conn, w->id)
+                                      : true) &&
+        ours && strcmp(ours, w->id) == 0)
         bc_job_cleanup_nodes(w->conn, w->disk);
     free(ours);
 
@@ -491,6 +507,52 @@ static int report_stopped(struct watch *w, bc_error *err)
                         : "unknown cause");
 }
 
+/* Remember the disk's chain, to release it once the pivot is done. */
+static void remember_chain(bc_conn *conn, const bc_disk *disk, const char *id)
+{
+    json_object *graph = NULL;
+    bc_error ignored;
+    char **chain = NULL;
+
+    bc_error_init(&ignored);
+    if (!disk->node)
+        return;
+    if (bc_graph_query(conn, &graph, &ignored) == 1)
+        chain = bc_graph_subtree(graph, disk->node);
+    json_object_put(graph);
+    if (!chain && (chain = calloc(2, sizeof(*chain))))
+        chain[0] = strdup(disk->node);
+    free(conn->pivot_job);
+    bc_strv_free(conn->pivot_chain);
+    conn->pivot_job = strdup(id);
+    conn->pivot_chain = chain;
+}
+
+/*
+ * Ask QEMU to end the job: pivot (the chain to release was remembered
+ * before), finish a ready copy, or cancel anything else.
+ */
+static int request_end(struct watch *w, bool pivot, bc_error *err)
+{
+    json_object *args;
+    bool mirror = w->type && strcmp(w->type, "mirror") == 0;
+
+    w->ending = true;
+    if (pivot) {
+        w->intent = BC_JOB_EVENT_PIVOTED;
+        args = bc_json_add_str(json_object_new_object(), "id", w->id);
+        return bc_conn_change(w->conn, "job-complete", args, NULL, err);
+    }
+    /* Cancelling a ready copy finishes it: the copy stays consistent.
+     * Anything else is stopped where it is. */
+    args = bc_json_add_str(json_object_new_object(), "device", w->id);
+    if (mirror && w->ready)
+        w->intent = BC_JOB_EVENT_COPIED;
+    else
+        bc_json_add_bool(args, "force", true);
+    return bc_conn_change(w->conn, "block-job-cancel", args, NULL, err);
+}
+
 static int watch_run(struct watch *w, json_object *job,
                      bc_job_event_type *outcome, bc_error *err)
 {
@@ -535,6 +597,14 @@ static int watch_run(struct watch *w, json_object *job,
                 *outcome = BC_JOB_EVENT_READY;
             return 0;
         }
+        if (w->ready && !w->ending && (o->until == BC_WAIT_PIVOT ||
+                                       o->until == BC_WAIT_FINISH)) {
+            if (request_end(w, o->until == BC_WAIT_PIVOT, err) < 0)
+                return -1;
+            /* Once asked, the end comes: no timeout, no interrupt. */
+            deadline = 0;
+            continue;
+        }
 
         now = bc_now_us();
         if (deadline && now >= deadline)
@@ -558,7 +628,7 @@ static int watch_run(struct watch *w, json_object *job,
         }
         pfd[nfds].fd = bc_qmp_fd(q);
         pfd[nfds++].events = POLLIN;
-        if (o->interrupt_fd >= 0) {
+        if (o->interrupt_fd >= 0 && !w->ending) {
             pfd[nfds].fd = o->interrupt_fd;
             pfd[nfds++].events = POLLIN;
         }
@@ -778,6 +848,10 @@ int bc_block_job_wait(bc_conn *conn, const char *name,
         goto out;
     if (watch_init(&w, conn, &disk, job, opts, err) < 0)
         goto out;
+    /* Learn the chain now, so that nothing stands between READY and the
+     * pivot. */
+    if (opts->until == BC_WAIT_PIVOT)
+        remember_chain(conn, &disk, w.id);
     rc = watch_run(&w, job, outcome, err);
 
  out:
@@ -787,34 +861,13 @@ int bc_block_job_wait(bc_conn *conn, const char *name,
     return rc;
 }
 
-/* Remember the disk's chain, to release it once the pivot is done. */
-static void remember_chain(bc_conn *conn, const bc_disk *disk, const char *id)
-{
-    json_object *graph = NULL;
-    bc_error ignored;
-    char **chain = NULL;
-
-    bc_error_init(&ignored);
-    if (!disk->node)
-        return;
-    if (bc_graph_query(conn, &graph, &ignored) == 1)
-        chain = bc_graph_subtree(graph, disk->node);
-    json_object_put(graph);
-    if (!chain && (chain = calloc(2, sizeof(*chain))))
-        chain[0] = strdup(disk->node);
-    free(conn->pivot_job);
-    bc_strv_free(conn->pivot_chain);
-    conn->pivot_job = strdup(id);
-    conn->pivot_chain = chain;
-}
-
 int bc_block_job_abort(bc_conn *conn, const char *name, unsigned int flags,
                        bc_error *err)
 {
+    bool pivot = flags & BC_BLOCK_JOB_ABORT_PIVOT;
     bc_disk disk = { 0 };
-    json_object *job = NULL, *args;
-    const char *id, *type, *status;
-    bool ready, mirror;
+    json_object *job = NULL;
+    const char *status;
     bc_wait_opts opts;
     struct watch w = { 0 };
     bc_error tmp;
@@ -823,55 +876,43 @@ int bc_block_job_abort(bc_conn *conn, const char *name, unsigned int flags,
     if (flags & ~(BC_BLOCK_JOB_ABORT_ASYNC | BC_BLOCK_JOB_ABORT_PIVOT))
         return bc_set_error(err, BC_ERR_INVALID_ARG,
                             "unsupported flags 0x%x", flags);
-    if (disk_and_job(conn, name, &disk, &job, err) < 0)
+    bc_wait_opts_init(&opts);
+    if (disk_and_job(conn, name, &disk, &job, err) < 0 ||
+        watch_init(&w, conn, &disk, job, &opts, err) < 0)
         goto out;
-    id = bc_json_str(job, "device");
-    type = bc_json_str(job, "type");
+    update_from_job(&w, job);
     status = bc_json_str(job, "status");
-    mirror = type && strcmp(type, "mirror") == 0;
-    ready = bc_json_bool(job, "ready", false) ||
-            (status && strcmp(status, "ready") == 0);
 
     if (status && strcmp(status, "concluded") == 0) {
         /* Left behind by a run that did not finish: just clean up. */
-    } else if (flags & BC_BLOCK_JOB_ABORT_PIVOT) {
-        if (!mirror) {
+        w.ending = true;
+    } else if (pivot) {
+        if (!w.type || strcmp(w.type, "mirror") != 0) {
             bc_set_error(err, BC_ERR_INVALID_ARG, "block job '%s' is a %s "
-                         "job; only a copy can pivot", id, type ? type : "?");
+                         "job; only a copy can pivot", w.id,
+                         w.type ? w.type : "?");
             goto out;
         }
-        if (!ready) {
+        if (!w.ready) {
             bc_set_error(err, BC_ERR_NOT_READY, "block job '%s' is not ready "
-                         "to pivot yet", id);
+                         "to pivot yet", w.id);
             goto out;
         }
-        remember_chain(conn, &disk, id);
-        args = bc_json_add_str(json_object_new_object(), "id", id);
-        if (bc_conn_change(conn, "job-complete", args, NULL, err) < 0)
+        remember_chain(conn, &disk, w.id);
+        if (request_end(&w, true, err) < 0)
             goto out;
-    } else {
-        /* Cancelling a ready copy finishes it: the copy stays consistent.
-         * Anything else is stopped where it is. */
-        args = bc_json_add_str(json_object_new_object(), "device", id);
-        if (!(mirror && ready))
-            bc_json_add_bool(args, "force", true);
-        if (bc_conn_change(conn, "block-job-cancel", args, NULL, err) < 0)
-            goto out;
+    } else if (request_end(&w, false, err) < 0) {
+        goto out;
     }
 
     if ((flags & BC_BLOCK_JOB_ABORT_ASYNC) || bc_conn_is_dry_run(conn)) {
         rc = 0;
         goto out;
     }
-    bc_wait_opts_init(&opts);
-    if (watch_init(&w, conn, &disk, job, &opts, err) < 0)
-        goto out;
-    w.ending = true;
     bc_error_init(&tmp);
     rc = watch_run(&w, job, NULL, &tmp);
     /* A cancelled job is what was asked for here. */
-    if (rc < 0 && tmp.code == BC_ERR_ABORTED &&
-        !(flags & BC_BLOCK_JOB_ABORT_PIVOT))
+    if (rc < 0 && tmp.code == BC_ERR_ABORTED && !pivot)
         rc = 0;
     else if (rc < 0 && err)
         *err = tmp;
