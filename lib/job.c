@@ -47,13 +47,16 @@ int bc_job_find(bc_conn *conn, const bc_disk *disk, json_object **job,
     }
     for (i = 0; i < n && !match; i++) {
         json_object *j = json_object_array_get_idx(jobs, i);
+        const char *id = bc_json_str(j, "device");
 
+        if (!id)
+            continue;
         if (have_graph < 0 &&
             (have_graph = bc_graph_query(conn, &graph, err)) < 0)
             goto out;
         if (have_graph == 0)
             break;
-        if (bc_graph_job_on_disk(graph, bc_json_str(j, "device"), disk))
+        if (bc_graph_job_on_disk(graph, id, disk))
             match = j;
     }
     if (match)
