@@ -192,7 +192,7 @@ const cli_cmd cli_commands[] = {
       cli_cmd_help, help_opts, false },
     { "version", "Other",
       "show the versions of blockcopy and of the library",
-      "Print blockcopy's version; with a connected VM, QEMU's too.",
+      "Print blockcopy's version.",
       cli_cmd_version, no_opts, false },
 
     /* The shell (repl.c).  Shell-only commands are refused elsewhere. */
