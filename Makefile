@@ -7,6 +7,8 @@
 #   make soak            the integrity test for hundreds of rounds
 #   make bench           measure against QEMU (a few minutes; BENCH_ARGS=--quick)
 #   make install         honours DESTDIR, PREFIX, BINDIR, LIBDIR, MANDIR
+#   make dist            blockcopy-VERSION.tar.gz (needs a git checkout)
+#   make distcheck       build, test and install that tarball on its own
 #   V=1                  show the commands
 #   SANITIZE=1           build with ASan and UBSan
 #   DEVELOPER=0          do not turn warnings into errors
@@ -132,30 +134,61 @@ $(BENCH_FLOOR): bench/qmp-floor.c
 bench: $(PROGRAM) $(BENCH_FLOOR)
 	$(Q)bench/run $(BENCH_ARGS)
 
-install: all
+# ---- installation and distribution ----------------------------------
+#
+# install puts the tool, the library (shared, static, header, pkg-config
+# file), the man pages and the bash completion under DESTDIR and the
+# directories above; uninstall removes exactly those files.  dist makes
+# blockcopy-$(VERSION).tar.gz from the files git tracks, configure
+# included; distcheck builds, tests, installs and uninstalls that tarball
+# in a temporary directory (scripts/dist, scripts/distcheck).
+
+INSTALLED = $(BINDIR)/$(PROGRAM) \
+	$(LIBDIR)/libblockcopy.so.$(VERSION) $(LIBDIR)/$(SONAME) \
+	$(LIBDIR)/libblockcopy.so $(LIBDIR)/libblockcopy.a \
+	$(INCLUDEDIR)/blockcopy.h $(PKGCONFIGDIR)/libblockcopy.pc \
+	$(MANDIR)/man1/blockcopy.1 $(MANDIR)/man3/libblockcopy.3 \
+	$(BASHCOMPDIR)/blockcopy
+
+# The .pc file is named too: it must follow the PREFIX given to install.
+install: all lib/libblockcopy.pc
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
-		$(DESTDIR)$(PKGCONFIGDIR)
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BASHCOMPDIR)
 	$(INSTALL) -m 755 $(PROGRAM) $(DESTDIR)$(BINDIR)/$(PROGRAM)
-	$(INSTALL) -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libblockcopy.so.$(VERSION)
+	$(INSTALL) -m 644 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libblockcopy.so.$(VERSION)
 	ln -sf libblockcopy.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libblockcopy.so
 	$(INSTALL) -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libblockcopy.a
 	$(INSTALL) -m 644 lib/blockcopy.h $(DESTDIR)$(INCLUDEDIR)/blockcopy.h
 	$(INSTALL) -m 644 lib/libblockcopy.pc $(DESTDIR)$(PKGCONFIGDIR)/libblockcopy.pc
+	$(INSTALL) -m 644 man/blockcopy.1 $(DESTDIR)$(MANDIR)/man1/blockcopy.1
+	$(INSTALL) -m 644 man/libblockcopy.3 $(DESTDIR)$(MANDIR)/man3/libblockcopy.3
+	$(INSTALL) -m 644 completion/blockcopy.bash $(DESTDIR)$(BASHCOMPDIR)/blockcopy
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/$(PROGRAM) \
-		$(DESTDIR)$(LIBDIR)/libblockcopy.so.$(VERSION) \
-		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libblockcopy.so \
-		$(DESTDIR)$(LIBDIR)/libblockcopy.a $(DESTDIR)$(INCLUDEDIR)/blockcopy.h \
-		$(DESTDIR)$(PKGCONFIGDIR)/libblockcopy.pc
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+dist:
+	$(Q)scripts/dist $(VERSION)
+
+distcheck: dist
+	$(Q)scripts/distcheck blockcopy-$(VERSION).tar.gz
+
+.PHONY: dist distcheck
 
 clean:
 	rm -f $(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(STATIC_LIB) lib/libblockcopy.so* \
 		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR)
 
+# configure stays: a tarball ships it.
 distclean: clean
-	rm -rf config.mk config.log config.status configure autom4te.cache
+	rm -rf config.mk config.log config.status autom4te.cache
+
+maintainer-clean: distclean
+	rm -f configure
+
+.PHONY: maintainer-clean
 
 FORCE:
 
