@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The man pages: lint-clean for groff and mandoc, the example program in
-# libblockcopy(3) identical to man/example.c (and compiling cleanly), and
-# one version everywhere it is written.
+# libblockcopy(3) identical to man/example.c (and compiling cleanly), every
+# environment variable described, and one version everywhere it is
+# written.
 . "$(dirname "$0")/lib.sh"
 
 command -v groff >/dev/null ||
@@ -23,6 +24,15 @@ diff -u "$TOP/man/example.c" "$T/example.c" >&2 ||
     fail "the example in libblockcopy.3 differs from man/example.c (tests/helpers/man-code escape man/example.c)"
 cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$TOP/lib" -fsyntax-only \
     "$TOP/man/example.c" || fail "man/example.c does not compile cleanly"
+
+# Every variable the code reads is in ENVIRONMENT (HOME goes without saying).
+sed -n '/^\.SH ENVIRONMENT/,/^\.SH /p' "$TOP/man/blockcopy.1" >"$T/environ"
+vars=$(cat "$TOP"/cli/*.c "$TOP"/lib/*.c | grep -o 'getenv("[A-Za-z_]*")' |
+       sed 's/getenv("\(.*\)")/\1/' | sort -u | grep -vx HOME)
+[ -n "$vars" ] || fail "found no getenv() in the sources"
+for v in $vars; do
+    grep -qx "\.B $v" "$T/environ" || fail "blockcopy.1 does not describe \$$v under ENVIRONMENT"
+done
 
 # One version: the Makefile's is the one the others must repeat.
 version=$(sed -n 's/^VERSION = //p' "$TOP/Makefile")
