@@ -78,13 +78,22 @@ endif
 
 all: $(PROGRAM) $(SHARED_LIB) lib/libblockcopy.pc
 
-lib/%.o: lib/%.c lib/*.h
+# Every object depends on the build's flags: switching SANITIZE (or CC,
+# CFLAGS) rebuilds everything instead of linking objects of two builds.
+BUILD_FLAGS = $(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(BC_LDFLAGS) $(LDFLAGS)
+.build-flags: FORCE
+	$(Q)flags='$(subst ','\'',$(BUILD_FLAGS))'; \
+	if [ "$$flags" != "$$(cat $@ 2>/dev/null)" ]; then \
+		echo "$$flags" > $@; \
+	fi
+
+lib/%.o: lib/%.c lib/*.h .build-flags
 	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,$(LIB_PKGS)) -c -o $@ $<
 
-cli/%.o: cli/%.c cli/*.h lib/blockcopy.h
+cli/%.o: cli/%.c cli/*.h lib/blockcopy.h .build-flags
 	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,$(CLI_PKGS) json-c) -c -o $@ $<
 
-tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h cli/cli.h
+tests/unit/%.o: tests/unit/%.c tests/unit/*.h lib/*.h cli/cli.h .build-flags
 	$(QUIET_CC)$(CC) $(CPPFLAGS) $(BC_CFLAGS) -Icli $(CFLAGS) $(call pkg_cflags,$(LIB_PKGS) $(TEST_PKGS)) -c -o $@ $<
 
 $(STATIC_LIB): $(LIB_OBJS)
@@ -127,7 +136,7 @@ demo: $(PROGRAM)
 	$(Q)scripts/demo
 
 # The floor driver needs json-c only: it shares no code with the tool.
-$(BENCH_FLOOR): bench/qmp-floor.c
+$(BENCH_FLOOR): bench/qmp-floor.c .build-flags
 	$(QUIET_LINK)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,json-c) \
 		$(BC_LDFLAGS) $(LDFLAGS) -o $@ $< $(call pkg_libs,json-c)
 
@@ -179,7 +188,7 @@ distcheck: dist
 
 clean:
 	rm -f $(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(STATIC_LIB) lib/libblockcopy.so* \
-		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR)
+		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR) .build-flags
 
 # configure stays: a tarball ships it.
 distclean: clean
