@@ -385,3 +385,12 @@ int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
     cli_print_usage(stdout, cmd);
     return CLI_OK;
 }
+
+int cli_cmd_version(cli_ctx *ctx, const cli_args *args)
+{
+    if (ctx->json)
+        printf("{\"blockcopy\":\"%s\"}\n", BC_VERSION_STRING);
+    else
+        printf("blockcopy %s\n", BC_VERSION_STRING);
+    return CLI_OK;
+}

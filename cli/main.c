@@ -1,6 +1,9 @@
 /*
  * blockcopy: copy the disk of a running QEMU VM, the way virsh blockcopy
  * does, without libvirt.
+ *
+ * Only main() and what nothing else calls live here: the fuzz target of
+ * the parser links every other object of cli/ with a main() of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,58 +14,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-static int signal_fd = -1;
-
-static void on_signal(int sig)
-{
-    unsigned char c = (unsigned char)sig;
-    int saved = errno;
-
-    if (signal_fd >= 0 && write(signal_fd, &c, 1) < 0) {
-        /* The pipe is full: a signal is pending already. */
-    }
-    errno = saved;
-}
-
-void cli_signals_catch(cli_ctx *ctx)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    signal_fd = ctx->sigpipe[1];
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
-void cli_signals_default(void)
-{
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-}
-
-int cli_signals_take(cli_ctx *ctx)
-{
-    unsigned char c;
-    int sig = 0;
-
-    while (read(ctx->sigpipe[0], &c, 1) == 1)
-        sig = c;
-    return sig;
-}
-
-int cli_cmd_version(cli_ctx *ctx, const cli_args *args)
-{
-    if (ctx->json)
-        printf("{\"blockcopy\":\"%s\"}\n", BC_VERSION_STRING);
-    else
-        printf("blockcopy %s\n", BC_VERSION_STRING);
-    return CLI_OK;
-}
 
 /* Parse 'argv' for 'cmd' and run it. */
 static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
