@@ -78,7 +78,8 @@ struct cli_ctx {
     const char *socket;
     bool json;
     bool quiet;
-    bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS */
+    bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS and
+                                   $BLOCKCOPY_COMMAND_TIMEOUT_MS */
     /* The shell. */
     bool shell;
     char *domain;               /* set by 'connect' */

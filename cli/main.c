@@ -75,6 +75,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if ((env = getenv("BLOCKCOPY_GREETING_TIMEOUT_MS")) && atoi(env) > 0)
         ctx.conn_opts.greeting_ms = atoi(env);
+    if ((env = getenv("BLOCKCOPY_COMMAND_TIMEOUT_MS")) && atoi(env) > 0)
+        ctx.conn_opts.command_ms = atoi(env);
     if (pipe2(ctx.sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         cli_error("cannot create a pipe: %s", strerror(errno));
         return CLI_FAILED;
