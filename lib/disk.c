@@ -168,7 +168,7 @@ int bc_disks_query(bc_conn *conn, bc_disk **disks, size_t *ndisks,
 {
     json_object *ret = NULL;
     bc_disk *list = NULL;
-    size_t i, n;
+    size_t i, n = 0;
     int rc = -1;
 
     *disks = NULL;
