@@ -442,10 +442,17 @@ static void queue_event(bc_qmp *q, json_object *msg)
     if (json_object_object_get_ex(msg, "data", &data))
         ev->data = json_object_get(data);
     if (json_object_object_get_ex(msg, "timestamp", &ts)) {
+        int64_t sec = 0, usec = 0;
+
         if (json_object_object_get_ex(ts, "seconds", &v))
-            ev->timestamp_us = json_object_get_int64(v) * 1000000;
+            sec = json_object_get_int64(v);
         if (json_object_object_get_ex(ts, "microseconds", &v))
-            ev->timestamp_us += json_object_get_int64(v);
+            usec = json_object_get_int64(v);
+        /* A timestamp that would overflow is no timestamp (0: unknown),
+         * not undefined behaviour. */
+        if (sec >= 0 && sec < INT64_MAX / 1000000 && usec >= 0 &&
+            usec < 1000000)
+            ev->timestamp_us = sec * 1000000 + usec;
     }
 
     if (q->ev_count >= BC_QMP_MAX_EVENTS) {

@@ -199,6 +199,38 @@ START_TEST(test_several_messages_in_one_read)
 }
 END_TEST
 
+/* Found by the qmp-stream fuzz target: seconds * 10^6 + microseconds
+ * overflowed for a hostile timestamp. */
+START_TEST(test_absurd_timestamp_is_unknown)
+{
+    struct step s[] = {
+        { HELLO
+          "{\"timestamp\": {\"seconds\": 1795639000, \"microseconds\": "
+          "99999999999999999999999}, \"event\": \"A\"}\r\n"
+          "{\"timestamp\": {\"seconds\": 9223372036854775807, "
+          "\"microseconds\": 1}, \"event\": \"B\"}\r\n"
+          "{\"timestamp\": {\"seconds\": -1, \"microseconds\": -1}, "
+          "\"event\": \"C\"}\r\n"
+          "{\"return\": {}, \"id\": \"bc-2\"}\r\n", 0, false, 0 },
+        { NULL, 0, false, 0 }
+    };
+    bc_error err;
+    bc_qmp *q = client(s, false, &err);
+    bc_qmp_event *ev;
+    int i;
+
+    ck_assert_msg(q != NULL, "%s", err.message);
+    ck_assert_int_eq(bc_qmp_execute(q, "x", NULL, NULL, &err), 0);
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(bc_qmp_next_event(q, 0, &ev, &err), 1);
+        ck_assert_int_eq(ev->timestamp_us, 0);
+        bc_qmp_event_free(ev);
+    }
+    bc_qmp_free(q);
+    stop_peer();
+}
+END_TEST
+
 START_TEST(test_events_interleaved_and_stale_reply_dropped)
 {
     struct step s[] = {
@@ -503,6 +535,7 @@ Suite *qmp_suite(void)
     tcase_add_test(tc, test_handshake_reads_version);
     tcase_add_test(tc, test_partial_reads);
     tcase_add_test(tc, test_several_messages_in_one_read);
+    tcase_add_test(tc, test_absurd_timestamp_is_unknown);
     tcase_add_test(tc, test_events_interleaved_and_stale_reply_dropped);
     tcase_add_test(tc, test_error_reply);
     tcase_add_test(tc, test_reply_without_id_answers_the_command);
