@@ -96,8 +96,8 @@ struct cli_ctx {
 extern const cli_cmd cli_commands[];
 const cli_cmd *cli_find_command(const char *name);
 
-/* main.c: run one command line after the global options ("COMMAND ARGS",
- * or "DOMAIN DISK ..." for the default command).  Returns its exit
+/* commands.c: run one command line after the global options ("COMMAND
+ * ARGS", or "DOMAIN DISK ..." for the default command).  Returns its exit
  * status. */
 int cli_run_words(cli_ctx *ctx, int argc, char *const argv[]);
 

@@ -15,53 +15,6 @@
 
 #include "cli.h"
 
-/* Parse 'argv' for 'cmd' and run it. */
-static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
-                       char *const argv[])
-{
-    cli_args args;
-    int status;
-
-    if (cli_parse_args(ctx, cmd, argc, argv, &args) < 0) {
-        cli_report_usage(ctx);
-        return CLI_USAGE;
-    }
-    status = cmd->run(ctx, &args);
-    if (status == CLI_USAGE)
-        cli_report_usage(ctx);
-    return status;
-}
-
-int cli_run_words(cli_ctx *ctx, int argc, char *const argv[])
-{
-    const cli_cmd *cmd;
-
-    if (argc == 0)
-        return CLI_OK;
-    cmd = cli_find_command(argv[0]);
-    if (cmd && (!cmd->shell_only || ctx->shell))
-        return run_command(ctx, cmd, argc - 1, argv + 1);
-    if (cmd) {
-        cli_error("'%s' works only in the shell (run 'blockcopy' without a "
-                  "command)", cmd->name);
-        return CLI_USAGE;
-    }
-    if (argv[0][0] == '-' && strcmp(argv[0], "--") != 0) {
-        /* Options first: they belong to the default command. */
-        return run_command(ctx, cli_find_command("copy"), argc, argv);
-    }
-    if (argc == 1) {
-        if (ctx->shell)
-            cli_error("unknown command '%s'; to copy a disk: copy DOMAIN "
-                      "DISK DEST (see 'help')", argv[0]);
-        else
-            cli_error("unknown command '%s'; to copy a disk: blockcopy "
-                      "DOMAIN DISK DEST (see 'blockcopy help')", argv[0]);
-        return CLI_USAGE;
-    }
-    return run_command(ctx, cli_find_command("copy"), argc, argv);
-}
-
 int main(int argc, char **argv)
 {
     cli_ctx ctx;
