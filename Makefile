@@ -2,7 +2,9 @@
 #
 # Works without configure: configure only writes config.mk.
 #   make                 build libblockcopy and blockcopy
-#   make check           unit tests, then the tests against a real QEMU
+#   make check           unit tests, fuzz corpora, tests against a real QEMU
+#   make fuzz            build the libFuzzer targets with clang and run each
+#                        for FUZZ_SECONDS (default 60)
 #   make demo            copy the disk of a throwaway VM live
 #   make soak            the integrity test for hundreds of rounds
 #   make bench           measure against QEMU (a few minutes; BENCH_ARGS=--quick)
@@ -60,6 +62,8 @@ CLI_OBJS = $(CLI_SRCS:.c=.o)
 UNIT_OBJS = $(UNIT_SRCS:.c=.o)
 # The tool's word splitter is unit-tested too (tests/unit/test_words.c).
 UNIT_CLI_OBJS = cli/parse.o cli/output.o
+# The tool without main(), for the fuzz target of its parser.
+CLI_NOMAIN_OBJS = $(filter-out cli/main.o,$(CLI_OBJS))
 
 STATIC_LIB = lib/libblockcopy.a
 SHARED_LIB = lib/libblockcopy.so.$(VERSION)
@@ -67,6 +71,26 @@ SONAME = libblockcopy.so.$(SOVERSION)
 PROGRAM = blockcopy
 UNIT_TESTS = tests/unit/run-unit
 BENCH_FLOOR = bench/qmp-floor
+
+# The targets are tests/fuzz/fuzz-TARGET.c.  make check replays their
+# corpora (tests/fuzz/corpus/TARGET) through tests/fuzz/replay-TARGET,
+# built like the rest, so every saved input is a regression test even
+# without clang.  make fuzz builds them with clang's libFuzzer, ASan and
+# UBSan into tests/fuzz/build/ and runs each for FUZZ_SECONDS; new inputs
+# and crashes are written there, the corpus is only read.
+FUZZ_TARGETS = dest-xml qmp-stream size cli-args
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_BUILD = tests/fuzz/build
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LDFLAGS = -fsanitize=fuzzer,address,undefined
+FUZZ_REPLAYS = $(FUZZ_TARGETS:%=tests/fuzz/replay-%)
+FUZZERS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
+FUZZ_OBJS = tests/fuzz/replay.o $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%.o)
+FUZZ_FLAGS_CC = $(CPPFLAGS) $(BC_CFLAGS) -Icli \
+	$(call pkg_cflags,$(LIB_PKGS) $(CLI_PKGS))
+FUZZ_LIBS = $(call pkg_libs,$(CLI_PKGS) $(LIB_PKGS))
 
 ifneq ($(V),1)
 Q = @
@@ -119,9 +143,10 @@ lib/libblockcopy.pc: lib/libblockcopy.pc.in FORCE
 	$(QUIET_GEN)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-check: all $(UNIT_TESTS)
+check: all $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	$(Q)tests/check-api
 	$(Q)$(UNIT_TESTS)
+	$(Q)tests/fuzz/replay-corpora
 	$(Q)tests/run-tests
 
 check-unit: $(UNIT_TESTS)
@@ -131,6 +156,35 @@ check-unit: $(UNIT_TESTS)
 SOAK_ROUNDS ?= 300
 soak: all
 	$(Q)ROUNDS=$(SOAK_ROUNDS) tests/run-tests integrity
+
+# ---- fuzzing (the variables are above) ---------------------------------
+
+tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h lib/*.h cli/*.h .build-flags
+	$(QUIET_CC)$(CC) $(FUZZ_FLAGS_CC) $(CFLAGS) -c -o $@ $<
+
+# The parser's target needs the command table, so all of cli/ but main().
+tests/fuzz/replay-cli-args: $(CLI_NOMAIN_OBJS)
+tests/fuzz/replay-%: tests/fuzz/replay.o tests/fuzz/fuzz-%.o $(STATIC_LIB)
+	$(QUIET_LINK)$(CC) $(BC_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) \
+		$(STATIC_LIB) $(FUZZ_LIBS)
+
+$(FUZZ_BUILD)/%.o: %.c lib/*.h cli/*.h tests/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_FLAGS_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz-cli-args: $(CLI_NOMAIN_OBJS:%=$(FUZZ_BUILD)/%)
+$(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz-%.o \
+		$(LIB_OBJS:%=$(FUZZ_BUILD)/%)
+	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(FUZZ_LIBS)
+
+# Keep the objects that only pattern rules name.
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_OBJS:%=$(FUZZ_BUILD)/%) \
+	$(LIB_OBJS:%=$(FUZZ_BUILD)/%) $(CLI_NOMAIN_OBJS:%=$(FUZZ_BUILD)/%)
+
+fuzzers: $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	$(Q)tests/fuzz/run-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: $(PROGRAM)
 	$(Q)scripts/demo
@@ -188,7 +242,9 @@ distcheck: dist
 
 clean:
 	rm -f $(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(STATIC_LIB) lib/libblockcopy.so* \
-		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR) .build-flags
+		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR) .build-flags \
+		$(FUZZ_OBJS) $(FUZZ_REPLAYS)
+	rm -rf $(FUZZ_BUILD)
 
 # configure stays: a tarball ships it.
 distclean: clean
@@ -201,5 +257,5 @@ maintainer-clean: distclean
 
 FORCE:
 
-.PHONY: FORCE all bench check check-unit soak demo install uninstall clean \
-	distclean
+.PHONY: FORCE all bench check check-unit soak fuzz fuzzers demo install \
+	uninstall clean distclean
