@@ -3,6 +3,8 @@
 # Works without configure: configure only writes config.mk.
 #   make                 build libblockcopy and blockcopy
 #   make check           unit tests, fuzz corpora, tests against a real QEMU
+#   make check SANITIZE=1  the same with ASan and UBSan; reports fail it
+#   make check-valgrind  the tests of the tool with blockcopy under memcheck
 #   make fuzz            build the libFuzzer targets with clang and run each
 #                        for FUZZ_SECONDS (default 60)
 #   make demo            copy the disk of a throwaway VM live
@@ -143,14 +145,24 @@ lib/libblockcopy.pc: lib/libblockcopy.pc.in FORCE
 	$(QUIET_GEN)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
+# With SANITIZE=1 every test program runs under tests/helpers/run-checked,
+# which fails the run on any sanitizer report.
+CHECKED = $(if $(filter 1,$(SANITIZE)),tests/helpers/run-checked sanitizer)
+
 check: all $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	$(Q)tests/check-api
-	$(Q)$(UNIT_TESTS)
-	$(Q)tests/fuzz/replay-corpora
-	$(Q)tests/run-tests
+	$(Q)$(CHECKED) $(UNIT_TESTS)
+	$(Q)$(CHECKED) tests/fuzz/replay-corpora
+	$(Q)$(CHECKED) tests/run-tests
 
 check-unit: $(UNIT_TESTS)
-	$(Q)$(UNIT_TESTS)
+	$(Q)$(CHECKED) $(UNIT_TESTS)
+
+check-valgrind: all
+ifeq ($(SANITIZE),1)
+	$(error check-valgrind needs a build without SANITIZE=1)
+endif
+	$(Q)tests/helpers/run-checked valgrind tests/run-tests
 
 # The integrity test, hundreds of rounds of random guest writes.
 SOAK_ROUNDS ?= 300
@@ -257,5 +269,5 @@ maintainer-clean: distclean
 
 FORCE:
 
-.PHONY: FORCE all bench check check-unit soak fuzz fuzzers demo install \
-	uninstall clean distclean
+.PHONY: FORCE all bench check check-unit check-valgrind soak fuzz fuzzers \
+	demo install uninstall clean distclean
