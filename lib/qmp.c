@@ -576,9 +576,23 @@ static int read_greeting(bc_qmp *q, bc_error *err)
 
 static int handshake(bc_qmp *q, bc_error *err)
 {
+    bc_error tmp;
+
     if (read_greeting(q, err) < 0)
         return -1;
-    return bc_qmp_execute(q, "qmp_capabilities", NULL, NULL, err);
+    bc_error_init(&tmp);
+    if (bc_qmp_execute(q, "qmp_capabilities", NULL, NULL, &tmp) == 0)
+        return 0;
+    /* Without the socket's name, "GenericError" or a timeout here would
+     * not say which monitor misbehaved. */
+    if (err && err->code == BC_ERR_NONE) {
+        bc_set_error(err, tmp.code,
+                     "cannot negotiate QMP capabilities with '%s': %s",
+                     q->address ? q->address : "monitor", tmp.message);
+        err->sys_errno = tmp.sys_errno;
+        memcpy(err->qmp_class, tmp.qmp_class, sizeof(err->qmp_class));
+    }
+    return -1;
 }
 
 int bc_qmp_connect(bc_qmp *q, const char *address, bc_error *err)
