@@ -205,3 +205,31 @@ wait_job_status() {
     done
     fail "job of $vm never became $want"
 }
+
+# fake_qmp NAME SCENARIO [ARGS...]: a scripted QMP peer on $T/run/NAME.qmp
+# (tests/helpers/fake-qmp), for the faults a real QEMU does not produce.
+fake_qmp() {
+    local name=$1; shift
+    local sock=$T/run/$name.qmp
+    "$TESTS_DIR/helpers/fake-qmp" "$sock" "$@" 2>"$T/$name.fake.log" &
+    BG_PIDS+=($!)
+    local i
+    for i in $(seq 1 200); do
+        [ -S "$sock" ] && return 0
+        kill -0 "$!" 2>/dev/null || { cat "$T/$name.fake.log" >&2; fail "fake-qmp $name exited"; }
+        sleep 0.05
+    done
+    fail "fake-qmp did not create $sock"
+}
+
+# expect_err TEXT: stderr ($T/err) is exactly TEXT.
+expect_err() {
+    expect_eq "$(cat "$T/err")" "$1" "stderr"
+}
+
+# bc_limited SECONDS ARGS...: blockcopy, killed if it runs longer (exit
+# 124): a fault must never make it hang.
+bc_limited() {
+    local secs=$1; shift
+    timeout -k 5 "$secs" "$BLOCKCOPY" "$@"
+}
