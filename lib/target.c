@@ -360,5 +360,7 @@ void bc_disks_sort(bc_disk *disks, size_t n)
 
     for (i = 0; i < n; i++)
         disks[i].index = (int)i;
-    qsort(disks, n, sizeof(*disks), cmp_target);
+    /* A VM without disks has no array, and qsort() wants one. */
+    if (n > 1)
+        qsort(disks, n, sizeof(*disks), cmp_target);
 }
