@@ -55,9 +55,10 @@ as_nobody() {
     setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
 }
 if [ "${BC_TEST_CHECKER:-}" = valgrind ]; then
-    # The wrapper runs the tool from the tree; copy what cannot be copied.
+    # The wrapper runs the tool in the tree, which nobody must reach.
     bcn=$BLOCKCOPY
 else
+    # A copy of the tool, in case nobody cannot reach the tree.
     mkdir -m 755 "$T/bin"
     cp "$TOP/blockcopy" "$T/bin/blockcopy"
     bcn=$T/bin/blockcopy
