@@ -15,7 +15,7 @@ expect_eq "$(cat "$T/out")" "" "stdout"
 # A greeting that is not JSON, and JSON that is not a QMP greeting.
 fake_qmp badjson bad-json
 expect_exit 1 bc_limited 30 disks "$(sock badjson)"
-expect_err "error: bad QMP greeting from 'unix:$(sock badjson)': malformed JSON from QEMU: unexpected character"
+expect_err "error: 'unix:$(sock badjson)' is not a QMP monitor: it does not speak JSON (a human monitor, -monitor, perhaps?)"
 fake_qmp notqmp not-qmp
 expect_exit 1 bc_limited 30 disks "$(sock notqmp)"
 expect_err "error: 'unix:$(sock notqmp)' is not a QMP monitor: its first message is not a QMP greeting"
