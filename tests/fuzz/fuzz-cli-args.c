@@ -1,8 +1,8 @@
 /*
  * The shell-line splitter and the option parser with the real command
- * table, as one line typed in the shell or one command line: the words
- * must survive quoting and splitting again, and whatever parses must give
- * every option a value its accessors can read.
+ * table, as one line typed in the shell or one command line: every word
+ * must survive cli_quote_word() and splitting again, and whatever parses
+ * must give every option a value its accessors can read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,47 +11,39 @@
 #include "cli.h"
 #include "fuzz.h"
 
-/* The words quoted for the shell: 'a'\''b' for a'b. */
-static char *quote_words(char **argv)
+/* Each word, quoted by cli_quote_word() (as completion does) outside
+ * quotes and after an open ' or ", splits back to itself. */
+static void check_quoting(char **argv)
 {
-    size_t len = 1, i;
-    char *s, *p;
-    const char *c;
-
-    for (i = 0; argv[i]; i++)
-        len += 4 * strlen(argv[i]) + 3;
-    if (!(p = s = malloc(len)))
-        return NULL;
-    for (i = 0; argv[i]; i++) {
-        *p++ = '\'';
-        for (c = argv[i]; *c; c++) {
-            if (*c == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *c;
-            }
-        }
-        *p++ = '\'';
-        *p++ = ' ';
-    }
-    *p = '\0';
-    return s;
-}
-
-static void check_split_again(char **argv, int argc)
-{
-    char *line = quote_words(argv), **again = NULL;
+    static const char quotes[] = { 0, '\'', '"' };
     const char *errmsg;
-    int i;
+    char *quoted, *line, **again;
+    size_t i, q;
+    int n;
 
-    FUZZ_ASSERT(line);
-    FUZZ_ASSERT(cli_split_words(line, &again, &errmsg) == argc);
-    for (i = 0; i < argc; i++)
-        FUZZ_ASSERT(strcmp(argv[i], again[i]) == 0);
-    FUZZ_ASSERT(again[argc] == NULL);
-    cli_free_words(again);
-    free(line);
+    for (i = 0; argv[i]; i++) {
+        for (q = 0; q < sizeof(quotes); q++) {
+            quoted = cli_quote_word(argv[i], quotes[q]);
+            FUZZ_ASSERT(quoted);
+            if (quotes[q])
+                FUZZ_ASSERT(asprintf(&line, "%c%s%c", quotes[q], quoted,
+                                     quotes[q]) > 0);
+            else
+                line = strdup(quoted);
+            FUZZ_ASSERT(line);
+            n = cli_split_words(line, &again, &errmsg);
+            /* Outside quotes an empty word is no word at all. */
+            if (!quotes[q] && !argv[i][0]) {
+                FUZZ_ASSERT(n == 0);
+            } else {
+                FUZZ_ASSERT(n == 1);
+                FUZZ_ASSERT(strcmp(again[0], argv[i]) == 0);
+            }
+            cli_free_words(again);
+            free(line);
+            free(quoted);
+        }
+    }
 }
 
 static void check_args(const cli_args *args)
@@ -119,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_ASSERT(argv && !argv[argc]);
-    check_split_again(argv, argc);
+    check_quoting(argv);
 
     stderr = quiet;
     parse(argv, argc, false);
