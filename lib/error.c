@@ -107,7 +107,10 @@ int bc_set_error_qmp(bc_error *err, const char *cls, const char *desc)
 {
     if (!err || err->code != BC_ERR_NONE)
         return -1;
-    bc_set_error(err, BC_ERR_QMP, "%s", desc ? desc : "unknown QEMU error");
+    /* An empty reason (or one that starts with "\u0000") would leave
+     * nothing after "error: ". */
+    bc_set_error(err, BC_ERR_QMP, "%s",
+                 desc && *desc ? desc : "unknown QEMU error");
     bc_strlcpy(err->qmp_class, cls ? cls : "", sizeof(err->qmp_class));
     return -1;
 }

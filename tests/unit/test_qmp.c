@@ -278,6 +278,34 @@ START_TEST(test_error_reply)
 }
 END_TEST
 
+/* Found by the qmp-stream fuzz target: an error without a reason left
+ * nothing to print after "error: ". */
+START_TEST(test_error_reply_without_reason)
+{
+    struct step s[] = {
+        { HELLO "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+          "\"\\u0000x\"}, \"id\": \"bc-2\"}\r\n"
+          "{\"error\": {\"class\": \"GenericError\", \"desc\": \"\"}, "
+          "\"id\": \"bc-3\"}\r\n"
+          "{\"error\": {}, \"id\": \"bc-4\"}\r\n", 0, false, 0 },
+        { NULL, 0, false, 0 }
+    };
+    bc_error err;
+    bc_qmp *q = client(s, false, &err);
+    int i;
+
+    ck_assert_msg(q != NULL, "%s", err.message);
+    for (i = 0; i < 3; i++) {
+        bc_error_init(&err);
+        ck_assert_int_eq(bc_qmp_execute(q, "x", NULL, NULL, &err), -1);
+        ck_assert_int_eq(err.code, BC_ERR_QMP);
+        ck_assert_str_eq(err.message, "unknown QEMU error");
+    }
+    bc_qmp_free(q);
+    stop_peer();
+}
+END_TEST
+
 START_TEST(test_reply_without_id_answers_the_command)
 {
     struct step s[] = {
@@ -538,6 +566,7 @@ Suite *qmp_suite(void)
     tcase_add_test(tc, test_absurd_timestamp_is_unknown);
     tcase_add_test(tc, test_events_interleaved_and_stale_reply_dropped);
     tcase_add_test(tc, test_error_reply);
+    tcase_add_test(tc, test_error_reply_without_reason);
     tcase_add_test(tc, test_reply_without_id_answers_the_command);
     tcase_add_test(tc, test_garbage_is_a_protocol_error);
     tcase_add_test(tc, test_non_object_message);
