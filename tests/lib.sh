@@ -233,3 +233,50 @@ bc_limited() {
     local secs=$1; shift
     timeout -k 5 "$secs" "$BLOCKCOPY" "$@"
 }
+
+# nbd_serve NAME ADDR BLOCKDEV-OPTION...: export the node 'fmt0' that the
+# --blockdev options define as 'exp', writable, with qemu-storage-daemon
+# listening on ADDR (its --nbd-server syntax); wait until it listens.
+# Returns 1 if it exited instead (a TCP port in use).
+nbd_serve() {
+    local name=$1 addr=$2 i
+    shift 2
+    command -v qemu-storage-daemon >/dev/null ||
+        fail "qemu-storage-daemon not found (Debian: apt-get install qemu-system-common)"
+    local args=()
+    for i in "$@"; do args+=(--blockdev "$i"); done
+    qemu-storage-daemon "${args[@]}" --nbd-server "$addr" \
+        --export "type=nbd,id=e0,node-name=fmt0,name=exp,writable=on" \
+        >"$T/$name.log" 2>&1 &
+    local pid=$!
+    BG_PIDS+=($pid)
+    echo $pid >"$T/$name.pid"
+    local path=${addr#*addr.path=} host=${addr#*addr.host=} port=${addr#*addr.port=}
+    for i in $(seq 200); do
+        kill -0 $pid 2>/dev/null || return 1
+        case $addr in
+        *addr.type=unix*) [ -S "${path%%,*}" ] && return 0 ;;
+        *) (exec 3<>"/dev/tcp/${host%%,*}/${port%%,*}") 2>/dev/null && return 0 ;;
+        esac
+        sleep 0.05
+    done
+    cat "$T/$name.log" >&2
+    fail "qemu-storage-daemon for $name does not listen on $addr"
+}
+
+# nbd_xml FILE UNIX-SOCKET|HOST:PORT: a destination <disk> for export 'exp'.
+nbd_xml() {
+    local host
+    case $2 in
+    /*) host="<host transport='unix' socket='$2'/>" ;;
+    *) host="<host name='${2%:*}' port='${2##*:}'/>" ;;
+    esac
+    cat >"$1" <<XML
+<disk type='network'>
+  <driver type='raw'/>
+  <source protocol='nbd' name='exp'>
+    $host
+  </source>
+</disk>
+XML
+}

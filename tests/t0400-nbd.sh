@@ -3,37 +3,20 @@
 # on a unix socket and on 127.0.0.1, given as libvirt <disk> XML.
 . "$(dirname "$0")/lib.sh"
 need_qemu
-command -v qemu-storage-daemon >/dev/null ||
-    fail "qemu-storage-daemon not found (Debian: apt-get install qemu-system-common)"
 
-# nbd_start NAME ADDR-OPTIONS: export $T/NAME.raw (64 MiB) as 'exp'.
-nbd_start() {
-    local name=$1 addr=$2
-    truncate -s 64M "$T/$name.raw"
-    qemu-storage-daemon \
-        --blockdev "driver=file,filename=$T/$name.raw,node-name=file0" \
-        --blockdev "driver=raw,file=file0,node-name=fmt0" \
-        --nbd-server "$addr" \
-        --export "type=nbd,id=e0,node-name=fmt0,name=exp,writable=on" \
-        >"$T/$name.log" 2>&1 &
-    BG_PIDS+=($!)
-    echo $! >"$T/$name.pid"
+# export_raw NAME ADDR: $T/NAME.raw, 64 MiB, exported as 'exp' on ADDR.
+export_raw() {
+    truncate -s 64M "$T/$1.raw"
+    nbd_serve "$1" "$2" "driver=file,filename=$T/$1.raw,node-name=file0" \
+        "driver=raw,file=file0,node-name=fmt0"
 }
 
 img_create "$T/src.qcow2" qcow2 64M 16 0x3c
 vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
 
 # Unix socket, --finish: the VM stays on its source.
-nbd_start unix "addr.type=unix,addr.path=$T/nbd.sock"
-for _ in $(seq 100); do [ -S "$T/nbd.sock" ] && break; sleep 0.05; done
-cat >"$T/unix.xml" <<XML
-<disk type='network'>
-  <driver type='raw'/>
-  <source protocol='nbd' name='exp'>
-    <host transport='unix' socket='$T/nbd.sock'/>
-  </source>
-</disk>
-XML
+export_raw unix "addr.type=unix,addr.path=$T/nbd.sock"
+nbd_xml "$T/unix.xml" "$T/nbd.sock"
 expect_exit 0 bc vm1 vda --xml "$T/unix.xml" --reuse-external --wait --finish
 expect_eq "$(cat "$T/out")" "Successfully copied" "stdout"
 images_equal "$T/src.qcow2" "$T/unix.raw"
@@ -43,18 +26,9 @@ expect_eq "$(node_names vm1 | grep -c '^bc-')" 0 "tool nodes left"
 # TCP on loopback, --pivot: the VM runs on the export afterwards.
 for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 20000))
-    nbd_start tcp "addr.type=inet,addr.host=127.0.0.1,addr.port=$port"
-    sleep 0.3
-    kill -0 "$(cat "$T/tcp.pid")" 2>/dev/null && break
+    export_raw tcp "addr.type=inet,addr.host=127.0.0.1,addr.port=$port" && break
 done
-cat >"$T/tcp.xml" <<XML
-<disk type='network'>
-  <driver type='raw'/>
-  <source protocol='nbd' name='exp'>
-    <host name='127.0.0.1' port='$port'/>
-  </source>
-</disk>
-XML
+nbd_xml "$T/tcp.xml" "127.0.0.1:$port"
 expect_exit 0 bc vm1 vda --xml "$T/tcp.xml" --reuse-external --wait --verbose --pivot
 expect_eq "$(cat "$T/out")" "Successfully pivoted" "stdout"
 images_equal "$T/src.qcow2" "$T/tcp.raw"

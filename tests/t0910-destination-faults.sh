@@ -6,30 +6,13 @@
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
-# serve NAME BLOCKDEV-OPTIONS...: export a node named 'fmt0' as 'exp' on
-# $T/NAME.sock with qemu-storage-daemon.
+# serve NAME BLOCKDEV-OPTION...: export 'fmt0' on $T/NAME.sock, with its
+# destination XML in $T/NAME.xml.
 serve() {
     local name=$1; shift
-    qemu-storage-daemon "$@" \
-        --nbd-server "addr.type=unix,addr.path=$T/$name.sock" \
-        --export "type=nbd,id=e0,node-name=fmt0,name=exp,writable=on" \
-        >"$T/$name.log" 2>&1 &
-    BG_PIDS+=($!)
-    echo $! >"$T/$name.pid"
-    for _ in $(seq 100); do [ -S "$T/$name.sock" ] && return; sleep 0.05; done
-    cat "$T/$name.log" >&2
-    fail "qemu-storage-daemon for $name did not start"
-}
-
-xml_for() {
-    cat >"$T/$1.xml" <<XML
-<disk type='network'>
-  <driver type='raw'/>
-  <source protocol='nbd' name='exp'>
-    <host transport='unix' socket='$T/$1.sock'/>
-  </source>
-</disk>
-XML
+    nbd_serve "$name" "addr.type=unix,addr.path=$T/$name.sock" "$@" ||
+        fail "qemu-storage-daemon for $name exited"
+    nbd_xml "$T/$name.xml" "$T/$name.sock"
 }
 
 img_create "$T/src.qcow2" qcow2 64M 48 0x2d
@@ -46,9 +29,8 @@ after_failure() {
 
 # 1. The NBD server is killed while the copy runs.
 truncate -s 64M "$T/dead.raw"
-serve dead --blockdev "driver=file,filename=$T/dead.raw,node-name=file0" \
-    --blockdev "driver=raw,file=file0,node-name=fmt0"
-xml_for dead
+serve dead "driver=file,filename=$T/dead.raw,node-name=file0" \
+    "driver=raw,file=file0,node-name=fmt0"
 "$BLOCKCOPY" vm1 vda --xml "$T/dead.xml" --reuse-external --bandwidth 2M --pivot \
     >"$T/out" 2>"$T/err" &
 pid=$!
@@ -63,11 +45,10 @@ after_failure "server killed"
 
 # 2. The destination returns I/O errors (blkdebug).
 truncate -s 64M "$T/eio.raw"
-serve eio --blockdev "driver=file,filename=$T/eio.raw,node-name=file0" \
-    --blockdev "{\"driver\": \"raw\", \"node-name\": \"fmt0\", \"file\": {\"driver\": \"blkdebug\",
+serve eio "driver=file,filename=$T/eio.raw,node-name=file0" \
+    "{\"driver\": \"raw\", \"node-name\": \"fmt0\", \"file\": {\"driver\": \"blkdebug\",
         \"image\": \"file0\", \"inject-error\": [{\"event\": \"none\", \"iotype\": \"write\",
         \"errno\": 5}]}}"
-xml_for eio
 expect_exit 1 bc vm1 vda --xml "$T/eio.xml" --reuse-external --pivot
 expect_grep "error: Copy failed: Input/output error" "$T/err"
 kill "$(cat "$T/eio.pid")"
@@ -76,11 +57,10 @@ after_failure "I/O errors"
 
 # 3. The destination runs out of space 32 MiB in.
 truncate -s 64M "$T/full.raw"
-serve full --blockdev "driver=file,filename=$T/full.raw,node-name=file0" \
-    --blockdev "{\"driver\": \"raw\", \"node-name\": \"fmt0\", \"file\": {\"driver\": \"blkdebug\",
+serve full "driver=file,filename=$T/full.raw,node-name=file0" \
+    "{\"driver\": \"raw\", \"node-name\": \"fmt0\", \"file\": {\"driver\": \"blkdebug\",
         \"image\": \"file0\", \"inject-error\": [{\"event\": \"none\", \"iotype\": \"write\",
         \"errno\": 28, \"sector\": 65536}]}}"
-xml_for full
 expect_exit 1 bc vm1 vda --xml "$T/full.xml" --reuse-external --wait --finish
 expect_grep "error: Copy failed: No space left on device" "$T/err"
 kill "$(cat "$T/full.pid")"
