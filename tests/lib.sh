@@ -23,13 +23,19 @@ mkdir -p "$T/run"
 VM_PIDS=()
 BG_PIDS=()
 
+# Commands to run at the end, after the processes are gone.
+AT_EXIT=()
+
 cleanup() {
-    local pid
+    local pid cmd
     for pid in "${BG_PIDS[@]}" "${VM_PIDS[@]}"; do
         kill -9 "$pid" 2>/dev/null
     done
     for pid in "${BG_PIDS[@]}" "${VM_PIDS[@]}"; do
         wait "$pid" 2>/dev/null
+    done
+    for cmd in "${AT_EXIT[@]}"; do
+        eval "$cmd" 2>/dev/null
     done
     rm -rf "$T"
 }
