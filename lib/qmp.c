@@ -174,11 +174,6 @@ static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
                                 "no permission to connect to monitor socket "
                                 "'%s' (try as root or as QEMU's user)", path);
         case ECONNREFUSED:
-            /* Linux refuses a connection to a file that is no socket at
-             * all; that is no stale socket. */
-            if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
-                return bc_set_error(err, BC_ERR_CONNECT,
-                                    "'%s' is not a socket", path);
             return bc_set_error(err, BC_ERR_CONNECT,
                                 "connection to '%s' refused: no QEMU is "
                                 "listening there (a stale socket?)", path);
