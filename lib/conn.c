@@ -112,6 +112,14 @@ int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
     return rc;
 }
 
+void bc_conn_try_change(bc_conn *conn, const char *cmd, const char *key,
+                        const char *value)
+{
+    bc_conn_change(conn, cmd,
+                   bc_json_add_str(json_object_new_object(), key, value), NULL,
+                   NULL);
+}
+
 int bc_conn_named_nodes(bc_conn *conn, json_object **nodes, bc_error *err)
 {
     return bc_conn_query(conn, "query-named-block-nodes",

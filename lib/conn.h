@@ -41,6 +41,14 @@ int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
 int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
                    json_object **ret, bc_error *err);
 
+/*
+ * A clean-up step with one string argument ("job-dismiss" "id" ID):
+ * best effort, since QEMU refusing it (a node still in use, a job gone
+ * already) is an expected answer that changes nothing.  Honours dry-run.
+ */
+void bc_conn_try_change(bc_conn *conn, const char *cmd, const char *key,
+                        const char *value);
+
 /* query-named-block-nodes, flat: every node (new reference in *nodes). */
 int bc_conn_named_nodes(bc_conn *conn, json_object **nodes, bc_error *err);
 

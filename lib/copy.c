@@ -424,9 +424,7 @@ static int create_image(struct copy *c, json_object *options, bc_error *err)
     else
         ret = 0;
     json_object_put(job);
-    bc_conn_change(c->conn, "job-dismiss",
-                   bc_json_add_str(json_object_new_object(), "id", job_id),
-                   NULL, NULL);
+    bc_conn_try_change(c->conn, "job-dismiss", "id", job_id);
     return ret;
 }
 
@@ -674,13 +672,9 @@ static int check_create_job(struct copy *c, bc_error *err)
 static void clean_leftovers(struct copy *c)
 {
     if (c->stale_job)
-        bc_conn_change(c->conn, "job-dismiss",
-                       bc_json_add_str(json_object_new_object(), "id",
-                                       c->job_id), NULL, NULL);
+        bc_conn_try_change(c->conn, "job-dismiss", "id", c->job_id);
     if (c->stale_create)
-        bc_conn_change(c->conn, "job-dismiss",
-                       bc_json_add_str(json_object_new_object(), "id",
-                                       c->create_id), NULL, NULL);
+        bc_conn_try_change(c->conn, "job-dismiss", "id", c->create_id);
     bc_job_cleanup_nodes(c->conn, &c->disk);
     bc_conn_warn(c->conn, "cleaned up block job '%s', which had ended "
                  "without anyone waiting for it",
@@ -695,17 +689,12 @@ static void roll_back(struct copy *c)
     if (bc_conn_is_dry_run(c->conn))
         return;
     if (c->added_fmt)
-        bc_conn_change(c->conn, "blockdev-del",
-                       bc_json_add_str(json_object_new_object(), "node-name",
-                                       c->fmt_node), NULL, NULL);
+        bc_conn_try_change(c->conn, "blockdev-del", "node-name", c->fmt_node);
     if (c->added_proto)
-        bc_conn_change(c->conn, "blockdev-del",
-                       bc_json_add_str(json_object_new_object(), "node-name",
-                                       c->proto_node), NULL, NULL);
+        bc_conn_try_change(c->conn, "blockdev-del", "node-name",
+                           c->proto_node);
     if (c->added_secret)
-        bc_conn_change(c->conn, "object-del",
-                       bc_json_add_str(json_object_new_object(), "id",
-                                       c->secret_id), NULL, NULL);
+        bc_conn_try_change(c->conn, "object-del", "id", c->secret_id);
     /* Remove the file only if it is still the one QEMU made for us. */
     if (c->created_file && lstat(c->dest.path, &st) == 0 &&
         st.st_dev == c->created_dev && st.st_ino == c->created_ino)

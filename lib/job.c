@@ -100,10 +100,7 @@ static void cleanup_secrets(bc_conn *conn, const char *prefix)
                  id + strlen(prefix) + 1);
         if (bc_json_array_find(nodes, "node-name", node))
             continue;
-        bc_error_init(&ignored);
-        bc_conn_change(conn, "object-del",
-                       bc_json_add_str(json_object_new_object(), "id", id),
-                       NULL, &ignored);
+        bc_conn_try_change(conn, "object-del", "id", id);
     }
  out:
     json_object_put(objects);
@@ -129,16 +126,12 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
         for (i = 0; i < n; i++) {
             const char *name = bc_json_str(json_object_array_get_idx(nodes, i),
                                            "node-name");
-            json_object *args;
 
             if (!name || !bc_str_has_prefix(name, prefix) ||
                 name[strlen(prefix)] != (pass == 0 ? 't' : 'f'))
                 continue;
-            args = bc_json_add_str(json_object_new_object(), "node-name",
-                                   name);
-            bc_error_init(&ignored);
             /* A node the disk now runs on is "in use": QEMU says no. */
-            bc_conn_change(conn, "blockdev-del", args, NULL, &ignored);
+            bc_conn_try_change(conn, "blockdev-del", "node-name", name);
         }
     }
     json_object_put(nodes);
@@ -151,7 +144,6 @@ static bool release_old_chain(bc_conn *conn, const char *job_id)
 {
     bool tool_nodes = false;
     char **p;
-    bc_error ignored;
 
     if (!conn->pivot_job || strcmp(conn->pivot_job, job_id) != 0)
         return false;
@@ -161,10 +153,7 @@ static bool release_old_chain(bc_conn *conn, const char *job_id)
          * monitor's; QEMU refuses those, and nodes still in use. */
         if (**p == '#')
             continue;
-        bc_error_init(&ignored);
-        bc_conn_change(conn, "blockdev-del",
-                       bc_json_add_str(json_object_new_object(), "node-name",
-                                       *p), NULL, &ignored);
+        bc_conn_try_change(conn, "blockdev-del", "node-name", *p);
     }
     free(conn->pivot_job);
     bc_strv_free(conn->pivot_chain);
@@ -405,7 +394,6 @@ static int finish_job(struct watch *w, bc_job_event_type *outcome,
 {
     char *ours = bc_disk_job_id(w->disk);
     bc_job_event_type type;
-    bc_error ignored;
     int rc = 0;
 
     if (!w->dismissed) {
@@ -413,10 +401,7 @@ static int finish_job(struct watch *w, bc_job_event_type *outcome,
          * events were missed (another run, or a lost event). */
         if (!w->end_event && !w->error && !w->cancelled)
             read_job_error(w);
-        bc_error_init(&ignored);
-        bc_conn_change(w->conn, "job-dismiss",
-                       bc_json_add_str(json_object_new_object(), "id", w->id),
-                       NULL, &ignored);
+        bc_conn_try_change(w->conn, "job-dismiss", "id", w->id);
     }
 
     if (w->cancelled) {
