@@ -286,3 +286,16 @@ nbd_xml() {
 </disk>
 XML
 }
+
+# copy_running VM ARGS...: run blockcopy ARGS in the background, stdout in
+# $T/out and stderr in $T/err, its pid in $pid, and return once VM's copy
+# job is running.
+copy_running() {
+    local vm=$1; shift
+    # <&0: a background command would read /dev/null, not the caller's
+    # stdin (a script for the shell).
+    "$BLOCKCOPY" "$@" <&0 >"$T/out" 2>"$T/err" &
+    pid=$!
+    BG_PIDS+=($pid)
+    wait_job_status "$vm" running
+}

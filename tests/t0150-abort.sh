@@ -19,10 +19,7 @@ clean timeout
 
 for sig in INT TERM HUP; do
     rm -f "$T/s.qcow2"
-    "$BLOCKCOPY" vm1 vda "$T/s.qcow2" --bandwidth 1M --wait >"$T/out" 2>"$T/err" &
-    pid=$!
-    BG_PIDS+=($pid)
-    wait_job_status vm1 running
+    copy_running vm1 vm1 vda "$T/s.qcow2" --bandwidth 1M --wait
     kill -$sig $pid
     wait $pid
     expect_eq "$?" 1 "exit after SIG$sig"
@@ -32,10 +29,7 @@ done
 
 # --async requests the abort and returns; the next run cleans up what the
 # cancelled job left.
-"$BLOCKCOPY" vm1 vda "$T/a.qcow2" --bandwidth 1M --wait --async >"$T/out" 2>"$T/err" &
-pid=$!
-BG_PIDS+=($pid)
-wait_job_status vm1 running
+copy_running vm1 vm1 vda "$T/a.qcow2" --bandwidth 1M --wait --async
 kill -INT $pid
 wait $pid
 expect_eq "$?" 1 "exit after --async abort"

@@ -8,10 +8,7 @@ need_qemu
 
 # start_and_kill VM DEST JOB: a waited copy whose tool is killed mid-copy.
 start_and_kill() {
-    "$BLOCKCOPY" "$1" vda "$2" --bandwidth 1M --wait --verbose >/dev/null 2>&1 &
-    local pid=$!
-    BG_PIDS+=($pid)
-    wait_job_status "$1" running
+    copy_running "$1" "$1" vda "$2" --bandwidth 1M --wait --verbose
     kill -9 $pid
     wait $pid 2>/dev/null
     expect_eq "$(job_ids "$1")" "${3:-bc-drive0}" "the job after kill -9"
@@ -72,10 +69,7 @@ expect_eq "$(disk_file vm3 virtio-disk0)" "$T/c-copy2.qcow2" "disk"
 # QEMU killed while the tool waits: it notices at once, says so, exits 1.
 img_create "$T/d.qcow2" qcow2 64M 32
 vm_start vm4 $(drive_args "$T/d.qcow2" qcow2 drive0)
-"$BLOCKCOPY" vm4 vda "$T/d-copy.qcow2" --bandwidth 1M --wait >"$T/out" 2>"$T/err" &
-pid=$!
-BG_PIDS+=($pid)
-wait_job_status vm4 running
+copy_running vm4 vm4 vda "$T/d-copy.qcow2" --bandwidth 1M --wait
 start=$(date +%s%N)
 kill -9 "$(vm_pid vm4)"
 for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done

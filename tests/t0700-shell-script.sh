@@ -91,10 +91,7 @@ expect_grep "not connected to a VM" "$T/err"
 # A signal that aborts a waited copy also stops the script.
 printf 'connect vm1\ncopy vda %s --bandwidth 1M --wait\nversion\n' "$T/slow.qcow2" \
     >"$T/script"
-"$BLOCKCOPY" shell <"$T/script" >"$T/out" 2>"$T/err" &
-pid=$!
-BG_PIDS+=($pid)
-wait_job_status vm1 running
+copy_running vm1 shell <"$T/script"
 kill -INT $pid
 wait $pid
 expect_eq "$?" 1 "exit status of a script whose copy was aborted"

@@ -15,6 +15,15 @@ serve() {
     nbd_xml "$T/$name.xml" "$T/$name.sock"
 }
 
+# serve_faulty NAME RULE: export $T/NAME.raw through blkdebug, whose
+# writes fail as RULE says ('"errno": 28, "sector": N').
+serve_faulty() {
+    serve "$1" "driver=file,filename=$T/$1.raw,node-name=file0" \
+        "{\"driver\": \"raw\", \"node-name\": \"fmt0\", \"file\": {
+            \"driver\": \"blkdebug\", \"image\": \"file0\", \"inject-error\": [
+            {\"event\": \"none\", \"iotype\": \"write\", $2}]}}"
+}
+
 img_create "$T/src.qcow2" qcow2 64M 48 0x2d
 cp "$T/src.qcow2" "$T/ref.qcow2"
 vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
@@ -31,11 +40,7 @@ after_failure() {
 truncate -s 64M "$T/dead.raw"
 serve dead "driver=file,filename=$T/dead.raw,node-name=file0" \
     "driver=raw,file=file0,node-name=fmt0"
-"$BLOCKCOPY" vm1 vda --xml "$T/dead.xml" --reuse-external --bandwidth 2M --pivot \
-    >"$T/out" 2>"$T/err" &
-pid=$!
-BG_PIDS+=($pid)
-wait_job_status vm1 running
+copy_running vm1 vm1 vda --xml "$T/dead.xml" --reuse-external --bandwidth 2M --pivot
 kill -9 "$(cat "$T/dead.pid")"
 wait $pid
 expect_eq "$?" 1 "exit when the server died"
@@ -45,10 +50,7 @@ after_failure "server killed"
 
 # 2. The destination returns I/O errors (blkdebug).
 truncate -s 64M "$T/eio.raw"
-serve eio "driver=file,filename=$T/eio.raw,node-name=file0" \
-    "{\"driver\": \"raw\", \"node-name\": \"fmt0\", \"file\": {\"driver\": \"blkdebug\",
-        \"image\": \"file0\", \"inject-error\": [{\"event\": \"none\", \"iotype\": \"write\",
-        \"errno\": 5}]}}"
+serve_faulty eio '"errno": 5'
 expect_exit 1 bc vm1 vda --xml "$T/eio.xml" --reuse-external --pivot
 expect_grep "error: Copy failed: Input/output error" "$T/err"
 kill "$(cat "$T/eio.pid")"
@@ -57,10 +59,7 @@ after_failure "I/O errors"
 
 # 3. The destination runs out of space 32 MiB in.
 truncate -s 64M "$T/full.raw"
-serve full "driver=file,filename=$T/full.raw,node-name=file0" \
-    "{\"driver\": \"raw\", \"node-name\": \"fmt0\", \"file\": {\"driver\": \"blkdebug\",
-        \"image\": \"file0\", \"inject-error\": [{\"event\": \"none\", \"iotype\": \"write\",
-        \"errno\": 28, \"sector\": 65536}]}}"
+serve_faulty full '"errno": 28, "sector": 65536'
 expect_exit 1 bc vm1 vda --xml "$T/full.xml" --reuse-external --wait --finish
 expect_grep "error: Copy failed: No space left on device" "$T/err"
 kill "$(cat "$T/full.pid")"
