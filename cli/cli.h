@@ -127,6 +127,12 @@ int cli_arg_size(const cli_args *args, const char *name,
                  unsigned long long max, unsigned long long *value);
 /* Parse an INT option (whole number > 0); as cli_arg_size(). */
 int cli_arg_int(const cli_args *args, const char *name, int *value);
+/* cli_report() for an error about 'disk' of the VM on 'conn': an
+ * uncertain outcome gets the command that settles it. */
+int cli_report_on(cli_ctx *ctx, const char *prefix, const bc_error *err,
+                  bc_conn *conn, const char *disk);
+/* --timeout SECONDS, at most what a wait can count. */
+int cli_arg_timeout(const cli_args *args, int *seconds);
 
 /* output.c */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -201,6 +207,12 @@ typedef enum {
     CLI_AFTER_READY_PIVOT,
     CLI_AFTER_READY_FINISH,
 } cli_after_ready;
+
+/* The result line of a job that ended as 'got' (what QEMU shows); exit
+ * status 0 when 'want', a mask of CLI_OUTCOME()s, has it. */
+#define CLI_OUTCOME(type) (1u << (type))
+int cli_print_outcome(cli_ctx *ctx, const char *disk, bc_job_event_type got,
+                      unsigned int want);
 
 int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
                  cli_after_ready after, bool verbose, int timeout_s,

@@ -108,7 +108,7 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
                   "--pivot, or --finish");
         return -1;
     }
-    if (cli_arg_int(args, "timeout", &o->timeout) < 0)
+    if (cli_arg_timeout(args, &o->timeout) < 0)
         return -1;
 
     if (cli_flag(args, "shallow"))
@@ -232,8 +232,8 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     cli_signals_catch(ctx);
     if (bc_block_copy(conn, disk, xml, o.params, o.nparams, o.flags,
                       &err) < 0) {
-        status = cli_report(ctx, bc_error_is_usage(&err) ? NULL
-                            : "Copy failed: ", &err);
+        status = cli_report_on(ctx, bc_error_is_usage(&err) ? NULL
+                               : "Copy failed: ", &err, conn, disk);
         goto out;
     }
     if (cli_flag(args, "dry-run")) {

@@ -88,44 +88,50 @@ static int end_job(cli_ctx *ctx, bc_conn *conn, const char *disk, bool pivot,
                    bool finish, bool async)
 {
     bc_job_info info;
+    bc_job_event_type outcome = 0;
     bc_error err;
     unsigned int flags = (async ? BC_BLOCK_JOB_ABORT_ASYNC : 0) |
                          (pivot ? BC_BLOCK_JOB_ABORT_PIVOT : 0);
-    bool copied;
+    unsigned int want;
     int rc;
 
     bc_error_init(&err);
-    if ((rc = bc_block_job_info(conn, disk, &info, &err)) < 0)
-        return cli_report(ctx, NULL, &err);
-    if (rc == 0) {
-        err.code = BC_ERR_NO_JOB;
-        snprintf(err.message, sizeof(err.message),
-                 "No current block job for %s", disk);
-        return cli_report(ctx, NULL, &err);
-    }
-    /* Ending a ready copy without pivot keeps the copy: a finish. */
-    copied = info.ready && info.type && !strcmp(info.type, "mirror");
-    if (finish && !copied) {
-        cli_error("block job '%s' is not ready yet: it cannot finish", info.id);
+    /* Ending a ready copy without pivot keeps the copy (a finish); a copy
+     * that is not ready cannot finish. */
+    if (finish) {
+        if ((rc = bc_block_job_info(conn, disk, &info, &err)) < 0)
+            return cli_report(ctx, NULL, &err);
+        if (rc == 1 && !(info.ready && info.type &&
+                         !strcmp(info.type, "mirror"))) {
+            cli_error("block job '%s' is not ready yet: it cannot finish",
+                      info.id);
+            bc_job_info_clear(&info);
+            return CLI_FAILED;
+        }
         bc_job_info_clear(&info);
-        return CLI_FAILED;
     }
-    bc_job_info_clear(&info);
-
-    if (bc_block_job_abort(conn, disk, flags, &err) < 0)
-        return cli_report(ctx, pivot ? "failed to pivot: " : NULL, &err);
-    if (async)
+    if (bc_block_job_end(conn, disk, flags, &outcome, &err) < 0) {
+        /* Cancelled is what --abort asks for. */
+        if (err.code == BC_ERR_ABORTED && !pivot)
+            outcome = BC_JOB_EVENT_ABORTED;
+        else
+            return cli_report_on(ctx, pivot ? "failed to pivot: " : NULL,
+                                 &err, conn, disk);
+    }
+    if (!outcome) {
         cli_print_result(ctx, "disk", disk, pivot ? "pivot-requested"
                          : "abort-requested", NULL, CLI_OK);
-    else if (pivot)
-        cli_print_result(ctx, "disk", disk, "pivoted", "Successfully pivoted",
-                         CLI_OK);
-    else if (copied)
-        cli_print_result(ctx, "disk", disk, "copied", "Successfully copied",
-                         CLI_OK);
-    else
-        cli_print_result(ctx, "disk", disk, "aborted", "Copy aborted", CLI_OK);
-    return CLI_OK;
+        return CLI_OK;
+    }
+    /* --abort asks that the job end: however it ended (a pivot asked
+     * for earlier may have won), it has. */
+    want = pivot ? CLI_OUTCOME(BC_JOB_EVENT_PIVOTED)
+           : finish ? CLI_OUTCOME(BC_JOB_EVENT_COPIED)
+           : CLI_OUTCOME(BC_JOB_EVENT_ABORTED) |
+             CLI_OUTCOME(BC_JOB_EVENT_COPIED) |
+             CLI_OUTCOME(BC_JOB_EVENT_PIVOTED) |
+             CLI_OUTCOME(BC_JOB_EVENT_COMPLETED);
+    return cli_print_outcome(ctx, disk, outcome, want);
 }
 
 int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
@@ -163,7 +169,7 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
         cli_error("--async requires --abort, --pivot, --finish or --wait");
         return CLI_USAGE;
     }
-    if (cli_arg_int(args, "timeout", &timeout) < 0 ||
+    if (cli_arg_timeout(args, &timeout) < 0 ||
         cli_arg_size(args, "bandwidth", 0x7fffffffffffffffULL, &bw) < 0)
         return CLI_USAGE;
 
@@ -213,7 +219,8 @@ int cli_cmd_jobs(cli_ctx *ctx, const cli_args *args)
     if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
         return status;
     bc_error_init(&err);
-    if (bc_block_jobs_list(conn, &jobs, &n, &err) < 0) {
+    if (bc_block_jobs_settle(conn, &err) < 0 ||
+        bc_block_jobs_list(conn, &jobs, &n, &err) < 0) {
         status = cli_report(ctx, NULL, &err);
         goto out;
     }

@@ -105,6 +105,19 @@ int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err)
     return status;
 }
 
+int cli_report_on(cli_ctx *ctx, const char *prefix, const bc_error *err,
+                  bc_conn *conn, const char *disk)
+{
+    int status = cli_report(ctx, prefix, err);
+
+    /* What is not known for sure, QEMU can tell. */
+    if (err->code == BC_ERR_UNCERTAIN && conn)
+        fprintf(stderr, "hint: 'blockcopy job %s %s' shows what QEMU has "
+                "now; add --wait to see it end, or --abort to end it\n",
+                bc_conn_get_address(conn), disk);
+    return status;
+}
+
 const char *cli_domain(cli_ctx *ctx, const cli_args *args)
 {
     const char *d = cli_arg(args, "domain");
@@ -131,6 +144,8 @@ bc_conn *cli_connect(cli_ctx *ctx, const char *domain, int *status)
         return NULL;
     }
     bc_conn_set_warning_cb(conn, cli_warning_cb, ctx);
+    /* A signal (caught only while something waits) stops any wait. */
+    bc_conn_set_interrupt_fd(conn, ctx->sigpipe[0]);
     return conn;
 }
 

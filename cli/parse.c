@@ -242,6 +242,19 @@ int cli_arg_int(const cli_args *args, const char *name, int *value)
     return 1;
 }
 
+int cli_arg_timeout(const cli_args *args, int *seconds)
+{
+    int rc = cli_arg_int(args, "timeout", seconds);
+
+    /* The wait counts in milliseconds, in an int (virsh's limit too). */
+    if (rc == 1 && *seconds > INT_MAX / 1000) {
+        cli_error("--timeout %d is too large: at most %d seconds", *seconds,
+                  INT_MAX / 1000);
+        return -1;
+    }
+    return rc;
+}
+
 /* ---- shell words --------------------------------------------------- */
 
 void cli_free_words(char **argv)

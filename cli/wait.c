@@ -172,37 +172,95 @@ static void print_result(cli_ctx *ctx, struct progress *p, const char *status,
 }
 
 /* Report a failure with a result line in JSON mode. */
-static int fail(cli_ctx *ctx, struct progress *p, const char *prefix,
-                const bc_error *err)
+static int fail(cli_ctx *ctx, bc_conn *conn, struct progress *p,
+                const char *prefix, const bc_error *err)
 {
     int status;
-    bool json = ctx->json;
 
     end_line(p);
     /* cli_report() prints the JSON result itself. */
-    status = cli_report(ctx, prefix, err);
-    (void)json;
+    status = cli_report_on(ctx, prefix, err, conn, p->disk);
     return status == CLI_USAGE ? CLI_USAGE : CLI_FAILED;
 }
 
-/* The job did not get ready in time or a signal came: abort it. */
-static int abort_job(cli_ctx *ctx, bc_conn *conn, struct progress *p,
-                     bool async)
+int cli_print_outcome(cli_ctx *ctx, const char *disk, bc_job_event_type got,
+                      unsigned int want)
 {
+    static const struct {
+        bc_job_event_type type;
+        const char *status, *human;
+    } words[] = {
+        { BC_JOB_EVENT_READY, "ready", "Now in mirroring phase" },
+        { BC_JOB_EVENT_PIVOTED, "pivoted", "Successfully pivoted" },
+        { BC_JOB_EVENT_COPIED, "copied", "Successfully copied" },
+        { BC_JOB_EVENT_ABORTED, "aborted", "Copy aborted" },
+        { BC_JOB_EVENT_COMPLETED, "completed", "Block job completed" },
+    };
+    size_t i;
+    int status;
+
+    for (i = 0; i < sizeof(words) / sizeof(words[0]) - 1; i++)
+        if (words[i].type == got)
+            break;
+    /* What QEMU shows is what is said; the exit status says whether it
+     * is what was asked for. */
+    status = (want & CLI_OUTCOME(got)) ? CLI_OK : CLI_FAILED;
+    cli_print_result(ctx, "disk", disk, words[i].status, words[i].human,
+                     status);
+    return status;
+}
+
+/* The job did not get ready in time or a signal came: abort it, and say
+ * how it really ended (a pivot may have beaten the abort). */
+static int abort_job(cli_ctx *ctx, bc_conn *conn, struct progress *p,
+                     bool async, unsigned int want)
+{
+    bc_job_event_type outcome = 0;
+    bc_wait_opts opts;
     bc_error err;
 
+    end_line(p);
     bc_error_init(&err);
-    if (bc_block_job_abort(conn, p->disk, async ? BC_BLOCK_JOB_ABORT_ASYNC : 0,
-                           &err) < 0 && err.code != BC_ERR_NO_JOB)
-        return fail(ctx, p, "cannot abort the copy: ", &err);
-    print_result(ctx, p, "aborted", "Copy aborted", CLI_FAILED);
-    return CLI_FAILED;
+    if (async) {
+        if (bc_block_job_end(conn, p->disk, BC_BLOCK_JOB_ABORT_ASYNC,
+                             &outcome, &err) < 0 && err.code != BC_ERR_NO_JOB)
+            return fail(ctx, conn, p, "cannot abort the copy: ", &err);
+        if (outcome)
+            return cli_print_outcome(ctx, p->disk, outcome, want);
+        print_result(ctx, p, "aborted", "Copy aborted", CLI_FAILED);
+        return CLI_FAILED;
+    }
+    bc_wait_opts_init(&opts);
+    opts.until = BC_WAIT_ABORT;
+    opts.interrupt_fd = ctx->sigpipe[0];
+    opts.cb = on_event;
+    opts.opaque = p;
+    cli_signals_catch(ctx);
+    if (bc_block_job_wait(conn, p->disk, &opts, &outcome, &err) < 0 &&
+        err.code != BC_ERR_NO_JOB) {
+        cli_signals_default();
+        /* The copy may go on, or may have ended: QEMU can tell. */
+        if (err.code == BC_ERR_NO_REPLY || err.code == BC_ERR_CLOSED)
+            err.code = BC_ERR_UNCERTAIN;
+        return fail(ctx, conn, p, "cannot abort the copy: ", &err);
+    }
+    cli_signals_default();
+    if (!outcome)
+        outcome = BC_JOB_EVENT_ABORTED;
+    /* Aborted as asked is still a copy that did not happen: exit 1; a
+     * pivot or finish that beat the abort is what was asked for. */
+    return cli_print_outcome(ctx, p->disk, outcome, want);
 }
 
 int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
                  cli_after_ready after, bool verbose, int timeout_s,
                  bool async_abort)
 {
+    unsigned int want = CLI_OUTCOME(after == CLI_AFTER_READY_PIVOT
+                                        ? BC_JOB_EVENT_PIVOTED
+                                    : after == CLI_AFTER_READY_FINISH
+                                        ? BC_JOB_EVENT_COPIED
+                                        : BC_JOB_EVENT_READY);
     struct progress p;
     bc_wait_opts opts;
     bc_job_event_type outcome = 0;
@@ -234,39 +292,28 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
     cli_signals_catch(ctx);
     bc_error_init(&err);
     rc = bc_block_job_wait(conn, disk, &opts, &outcome, &err);
+    cli_signals_default();
 
     if (rc < 0) {
         if (err.code == BC_ERR_TIMEOUT || err.code == BC_ERR_INTERRUPTED) {
             ctx->last_signal = cli_signals_take(ctx);
-            rc = abort_job(ctx, conn, &p, async_abort);
-            cli_signals_default();
-            return rc;
+            return abort_job(ctx, conn, &p, async_abort,
+                             after == CLI_AFTER_READY_STAY ? 0 : want);
         }
-        cli_signals_default();
         if (err.code == BC_ERR_ABORTED) {
             print_result(ctx, &p, "aborted", "Copy aborted", CLI_FAILED);
             return CLI_FAILED;
         }
         if (err.code == BC_ERR_JOB_FAILED)
-            return fail(ctx, &p, "Copy failed: ", &err);
-        return fail(ctx, &p, NULL, &err);
+            return fail(ctx, conn, &p, "Copy failed: ", &err);
+        return fail(ctx, conn, &p, NULL, &err);
     }
-
-    cli_signals_default();
-    switch (outcome) {
-    case BC_JOB_EVENT_READY:
-        print_result(ctx, &p, "ready", "Now in mirroring phase", CLI_OK);
-        return CLI_OK;
-    case BC_JOB_EVENT_PIVOTED:
-        print_result(ctx, &p, "pivoted", "Successfully pivoted", CLI_OK);
-        return CLI_OK;
-    case BC_JOB_EVENT_COPIED:
-        print_result(ctx, &p, "copied", "Successfully copied", CLI_OK);
-        return CLI_OK;
-    default:
-        /* A job of another kind that ended by itself. */
-        print_result(ctx, &p, "completed", "Block job completed", CLI_OK);
-        return CLI_OK;
-    }
-    return CLI_FAILED;
+    end_line(&p);
+    /* A job of another kind may just end; one only watched may end as
+     * another client asked. */
+    if (after == CLI_AFTER_READY_STAY)
+        want |= CLI_OUTCOME(BC_JOB_EVENT_PIVOTED) |
+                CLI_OUTCOME(BC_JOB_EVENT_COPIED);
+    return cli_print_outcome(ctx, disk, outcome,
+                             want | CLI_OUTCOME(BC_JOB_EVENT_COMPLETED));
 }

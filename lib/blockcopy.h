@@ -49,13 +49,18 @@ typedef enum {
     BC_ERR_SYSTEM,          /* a system call failed: see sys_errno */
     BC_ERR_CONNECT,         /* the monitor socket cannot be reached */
     BC_ERR_BUSY,            /* the monitor is held by another client */
-    BC_ERR_TIMEOUT,         /* QEMU did not answer in time */
+    BC_ERR_TIMEOUT,         /* the caller's timeout passed */
     BC_ERR_PROTOCOL,        /* QEMU sent something that is not valid QMP */
     BC_ERR_CLOSED,          /* QEMU closed the monitor connection */
     BC_ERR_QMP,             /* QEMU refused a command: see qmp_class */
     BC_ERR_JOB_FAILED,      /* the block job failed: message has QEMU's reason */
     BC_ERR_ABORTED,         /* the block job was aborted */
     BC_ERR_INTERRUPTED,     /* the caller's interrupt descriptor fired */
+    BC_ERR_NO_REPLY,        /* QEMU did not answer a command in time; it
+                               may still run it (not the caller's timeout) */
+    BC_ERR_UNCERTAIN,       /* what happened is not known for sure: the
+                               message says what is known and which
+                               command settles it */
 } bc_error_code;
 
 /*
@@ -294,6 +299,15 @@ typedef void (*bc_message_cb)(const char *message, void *opaque);
 BC_EXPORT void bc_conn_set_warning_cb(bc_conn *conn, bc_message_cb cb,
                                       void *opaque);
 
+/*
+ * While the library waits on QEMU for longer than one command (an image
+ * being created, a block job), a readable 'fd' ends the wait with
+ * BC_ERR_INTERRUPTED once what can be undone is undone.  -1: none.  The
+ * caller keeps the descriptor readable (a self-pipe written by a signal
+ * handler); the library never reads it.
+ */
+BC_EXPORT void bc_conn_set_interrupt_fd(bc_conn *conn, int fd);
+
 /* The monitor socket's descriptor, to poll() while idle; -1 if closed. */
 BC_EXPORT int bc_conn_get_fd(const bc_conn *conn);
 
@@ -425,6 +439,14 @@ BC_EXPORT int bc_block_jobs_list(bc_conn *conn, bc_job_info **jobs,
 BC_EXPORT void bc_job_infos_free(bc_job_info *jobs, size_t njobs);
 
 /*
+ * Settle what earlier runs left on every disk of the VM: a copy of the
+ * tool's that ended with nobody waiting for it (dismissed, its outcome
+ * reported through the warning callback), the old image a pivot left
+ * open.  Running jobs are left alone.
+ */
+BC_EXPORT int bc_block_jobs_settle(bc_conn *conn, bc_error *err);
+
+/*
  * Fill 'info' with the block job of 'disk'.  Returns 1 when there is one,
  * 0 when there is none, -1 on error.
  */
@@ -479,12 +501,15 @@ typedef enum {
     BC_WAIT_END,                /* return once the job has ended */
     BC_WAIT_PIVOT,              /* pivot the moment it is ready, then END */
     BC_WAIT_FINISH,             /* finish the moment it is ready, then END */
+    BC_WAIT_ABORT,              /* cancel it now, then END */
 } bc_wait_until;
 
 typedef struct bc_wait_opts {
     bc_wait_until until;
     int timeout_ms;             /* 0: none; BC_ERR_TIMEOUT when it passes */
-    int interrupt_fd;           /* -1: none; readable: BC_ERR_INTERRUPTED */
+    int interrupt_fd;           /* -1: the connection's (see
+                                   bc_conn_set_interrupt_fd()); readable:
+                                   BC_ERR_INTERRUPTED */
     int progress_ms;            /* 0: no progress events; else interval */
     bc_job_event_cb cb;         /* may be NULL */
     void *opaque;
@@ -497,18 +522,41 @@ BC_EXPORT void bc_wait_opts_init(bc_wait_opts *opts);
  * Wait for the block job of 'disk' on QMP events (no fixed sleeps).  State
  * changes and, every progress_ms, progress are reported to opts->cb.
  * With BC_WAIT_PIVOT or BC_WAIT_FINISH the job is pivoted or finished as
- * soon as QEMU reports it ready, without a round trip in between; the
- * timeout and the interrupt descriptor count until then only.
- * Returns 0 when the job reached opts->until, with *outcome (if not NULL)
- * set to READY, PIVOTED, COPIED or COMPLETED.  A job that failed fails
- * with BC_ERR_JOB_FAILED and QEMU's reason, one cancelled with
- * BC_ERR_ABORTED, and QEMU going away with BC_ERR_CLOSED.  A job that
- * ended is cleaned up (dismissed, the nodes the copy added removed).  The
- * job is left running on BC_ERR_TIMEOUT and BC_ERR_INTERRUPTED.
+ * soon as QEMU reports it ready, without a round trip in between; with
+ * BC_WAIT_ABORT it is cancelled at once.  The timeout counts until the
+ * end is asked for; the interrupt descriptor in every phase.
+ *
+ * Events only wake the wait: every outcome is read back from QEMU's state
+ * (the job's status and error, the disk's image) before it is reported,
+ * so *outcome says what QEMU shows, whatever was asked: READY, PIVOTED
+ * (the disk runs on the copy), COPIED (the copy is complete and the disk
+ * stays on its source), ABORTED, or COMPLETED (a job of another kind).
+ * Returns 0 when the job reached opts->until or ended as asked (ABORTED
+ * counts for BC_WAIT_ABORT).  Otherwise -1: BC_ERR_JOB_FAILED with QEMU's
+ * reason, BC_ERR_ABORTED (cancelled by someone else), BC_ERR_CLOSED or
+ * BC_ERR_UNCERTAIN (the monitor went away, another client removed the
+ * job, or the interrupt came while a pivot, finish or abort was under way,
+ * before the outcome could be read: the message says what is known),
+ * BC_ERR_TIMEOUT and BC_ERR_INTERRUPTED (the job is left as it is, and
+ * *outcome is 0).  A command QEMU answers late is not a failure: the wait
+ * reads the state again and goes on.  A job that ended is cleaned up:
+ * dismissed, the nodes the copy added removed, after a pivot the old
+ * image closed.
  */
 BC_EXPORT int bc_block_job_wait(bc_conn *conn, const char *disk,
                                 const bc_wait_opts *opts,
                                 bc_job_event_type *outcome, bc_error *err);
+
+/*
+ * As bc_block_job_abort(), and say how the job ended, as QEMU shows it:
+ * *outcome is PIVOTED, COPIED, ABORTED, COMPLETED, or 0 with ASYNC (the
+ * end is only requested).  A job that had ended already (a pivot asked
+ * for with ASYNC, a run that was killed) is cleaned up and its outcome
+ * reported, whatever 'flags' ask.
+ */
+BC_EXPORT int bc_block_job_end(bc_conn *conn, const char *disk,
+                               unsigned int flags, bc_job_event_type *outcome,
+                               bc_error *err);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 
 #include "conn.h"
 #include "graph.h"
+#include "job.h"
 #include "jsonutil.h"
 
 bc_conn *bc_conn_open(const char *domain, bc_error *err)
@@ -31,6 +32,7 @@ bc_conn *bc_conn_open_opts(const char *domain, const bc_conn_opts *opts,
         goto error;
     }
     conn->address = address;
+    conn->interrupt_fd = -1;
     address = NULL;
     if (opts)
         bc_qmp_set_timeouts(conn->qmp, 0, opts->greeting_ms, opts->command_ms);
@@ -50,8 +52,8 @@ void bc_conn_free(bc_conn *conn)
         return;
     bc_qmp_free(conn->qmp);
     free(conn->address);
-    free(conn->pivot_job);
-    bc_strv_free(conn->pivot_chain);
+    bc_job_record_clear(conn->record);
+    free(conn->record);
     free(conn->alias_name);
     free(conn->alias_disk);
     free(conn);
@@ -202,6 +204,11 @@ int bc_qmp_command(bc_conn *conn, const char *command, const char *args_json,
     json_object_put(args);
     json_object_put(ret);
     return rc;
+}
+
+void bc_conn_set_interrupt_fd(bc_conn *conn, int fd)
+{
+    conn->interrupt_fd = fd;
 }
 
 int bc_conn_get_fd(const bc_conn *conn)

@@ -16,11 +16,12 @@ struct bc_conn {
     bc_message_cb warn_cb;
     void *warn_opaque;
 
-    /* The old chain of a disk whose pivot this connection asked for: the
-     * nodes to release once the job has ended, as QEMU only releases those
-     * it did not get from blockdev-add. */
-    char *pivot_job;
-    char **pivot_chain;
+    /* Readable: stop waiting (bc_conn_set_interrupt_fd()), or -1. */
+    int interrupt_fd;
+
+    /* The record of the copy bc_block_copy() just started, for the wait
+     * that follows on this connection (saves reading it back). */
+    struct bc_job_record *record;
 
     /* The last target name looked up and the disk it named (its drive or
      * qdev), so that repeated calls need not walk QOM again. */

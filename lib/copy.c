@@ -22,6 +22,12 @@
 #define GRANULARITY_MIN 512u
 #define GRANULARITY_MAX (64u * 1024 * 1024)
 #define CREATE_TIMEOUT_MS (5 * 60 * 1000)
+/* How long a roll-back waits for a job it cancelled to end. */
+#define UNDO_TIMEOUT_MS (30 * 1000)
+#define MAX_UNDO 12
+/* How often a change answered late is checked before it counts as
+ * unknown. */
+#define LATE_TRIES 5
 
 static const bc_typed_param_spec copy_params[] = {
     { BC_BLOCK_COPY_BANDWIDTH, BC_TYPED_PARAM_ULLONG },
@@ -29,6 +35,27 @@ static const bc_typed_param_spec copy_params[] = {
     { BC_BLOCK_COPY_BUF_SIZE, BC_TYPED_PARAM_ULLONG },
     { BC_BLOCK_COPY_SECRET_FILE, BC_TYPED_PARAM_STRING },
     { NULL, 0 }
+};
+
+/*
+ * One step of the roll-back.  A step goes on the list before the command
+ * that needs it is sent: whether QEMU ran it or not (a reply that never
+ * came), undoing it is safe, as QEMU refuses to delete what is not there.
+ */
+typedef enum {
+    UNDO_FILE,              /* the file QEMU created for the copy */
+    UNDO_OBJECT,            /* a secret object, or the record */
+    UNDO_NODE,              /* a block node */
+    UNDO_CREATE,            /* a blockdev-create job */
+    UNDO_MIRROR,            /* the mirror job */
+} undo_kind;
+
+struct undo {
+    undo_kind kind;
+    char name[64];          /* node, object or job id */
+    dev_t dev;              /* UNDO_FILE: the file QEMU made, if it did */
+    ino_t ino;
+    bool exists;
 };
 
 struct copy {
@@ -55,13 +82,11 @@ struct copy {
     char proto_node[32];
     char secret_id[32];
 
-    /* What has been done, for the roll-back. */
-    bool created_file;
-    dev_t created_dev;
-    ino_t created_ino;
     bool added_secret;
-    bool added_proto;
-    bool added_fmt;
+    bc_job_record rec;
+
+    struct undo undo[MAX_UNDO];
+    int nundo;
 };
 
 /* ---- checks before anything changes -------------------------------- */
@@ -369,62 +394,118 @@ static int choose_node_names(struct copy *c, bc_error *err)
 
 /* ---- changing things ----------------------------------------------- */
 
+static struct undo *push_undo(struct copy *c, undo_kind kind, const char *name)
+{
+    struct undo *u = &c->undo[c->nundo < MAX_UNDO ? c->nundo++ : MAX_UNDO - 1];
+
+    memset(u, 0, sizeof(*u));
+    u->kind = kind;
+    bc_strlcpy(u->name, name, sizeof(u->name));
+    return u;
+}
+
+/* Did a change whose reply never came take effect?  1 yes, 0 no, -1
+ * unknown.  QEMU answers in order: once a later query is answered, the
+ * change has run or failed. */
+static int took_effect(struct copy *c, undo_kind kind, const char *name)
+{
+    json_object *found = NULL;
+    bc_error tmp;
+    int rc = -1, tries;
+
+    /* A QEMU that answered late may answer the query late too: ask a
+     * few times before calling it unknown. */
+    for (tries = 0; tries < LATE_TRIES && rc < 0; tries++) {
+        bc_error_init(&tmp);
+        if (kind == UNDO_MIRROR) {
+            if (bc_conn_find_job(c->conn, name, &found, &tmp) >= 0)
+                rc = found != NULL;
+        } else if (bc_conn_named_nodes(c->conn, &found, &tmp) == 0) {
+            rc = bc_json_array_find(found, "node-name", name) != NULL;
+        }
+        json_object_put(found);
+        found = NULL;
+        if (tmp.code != BC_ERR_NO_REPLY)
+            break;
+    }
+    return rc;
+}
+
+/*
+ * Send a change that adds 'name' (of 'kind', undone by the roll-back).
+ * A node or job whose reply comes late is no failure once QEMU shows
+ * that it is there: the copy goes on.
+ */
+static int add_thing(struct copy *c, undo_kind kind, const char *name,
+                     const char *cmd, json_object *args, bc_error *err)
+{
+    const char *id;
+    bc_error tmp;
+
+    push_undo(c, kind, name);
+    bc_error_init(&tmp);
+    if (bc_conn_change(c->conn, cmd, args, NULL, &tmp) == 0)
+        return 0;
+    if (tmp.code == BC_ERR_NO_REPLY && kind != UNDO_OBJECT) {
+        id = bc_qmp_last_id(c->conn->qmp);
+        switch (took_effect(c, kind, name)) {
+        case 1:
+            bc_conn_warn(c->conn, "QEMU answered '%s' late, but it ran it",
+                         cmd);
+            return 0;
+        case 0:
+            /* Its answer has come by now: the reason, if there is one. */
+            bc_error_init(&tmp);
+            if (bc_qmp_late_reply(c->conn->qmp, id, &tmp) == 0)
+                bc_set_error(&tmp, BC_ERR_NO_REPLY, "QEMU did not run '%s'",
+                             cmd);
+            break;
+        default:
+            break;
+        }
+    }
+    if (err && !bc_error_isset(err))
+        *err = tmp;
+    return -1;
+}
+
 /* Run blockdev-create with 'options' and wait for its job to end. */
 static int create_image(struct copy *c, json_object *options, bc_error *err)
 {
-    const char *job_id = c->create_id, *status;
-    json_object *args, *job = NULL;
-    int64_t deadline;
-    bc_qmp_event *ev;
-    bool done = false, failed = false;
-    int rc, ret = -1;
+    json_object *args;
+    char *error = NULL;
+    int ret = -1;
 
-    args = bc_json_add_str(json_object_new_object(), "job-id", job_id);
+    args = bc_json_add_str(json_object_new_object(), "job-id", c->create_id);
     bc_json_add(args, "options", options);
-    if (bc_conn_change(c->conn, "blockdev-create", args, NULL, err) < 0)
+    push_undo(c, UNDO_CREATE, c->create_id);
+    /* A late reply is no failure: the job, if it runs, ends by itself,
+     * and the wait below finds out. */
+    if (bc_conn_change(c->conn, "blockdev-create", args, NULL, err) < 0 &&
+        err->code != BC_ERR_NO_REPLY)
         return -1;
     if (bc_conn_is_dry_run(c->conn))
         return 0;
-
-    /* A job that fails passes through "aborting"; only then is its error
-     * worth a query. */
-    deadline = bc_now_us() + (int64_t)CREATE_TIMEOUT_MS * 1000;
-    while (!done) {
-        rc = bc_qmp_next_event(c->conn->qmp, bc_ms_until(deadline), &ev, err);
-        if (rc < 0)
-            return -1;
-        if (rc == 0)
-            return bc_set_error(err, BC_ERR_TIMEOUT,
-                                "creating '%s' did not finish in time",
-                                c->dest_name);
-        status = bc_json_str(ev->data, "status");
-        if (strcmp(ev->name, "JOB_STATUS_CHANGE") == 0 && status &&
-            bc_json_str(ev->data, "id") &&
-            strcmp(bc_json_str(ev->data, "id"), job_id) == 0) {
-            failed |= strcmp(status, "aborting") == 0;
-            done = strcmp(status, "concluded") == 0;
-        }
-        bc_qmp_event_free(ev);
-        if (!done && bc_qmp_events_lost(c->conn->qmp)) {
-            if (bc_conn_find_job(c->conn, job_id, &job, err) < 0)
-                return -1;
-            status = bc_json_str(job, "status");
-            done = status && strcmp(status, "concluded") == 0;
-            failed = true;
-            json_object_put(job);
-            job = NULL;
-        }
+    if (bc_error_isset(err)) {
+        bc_error_init(err);
+        bc_conn_warn(c->conn, "QEMU answered 'blockdev-create' late");
     }
-
-    if (failed && bc_conn_find_job(c->conn, job_id, &job, err) < 0)
+    if (bc_job_wait_concluded(c->conn, c->create_id, CREATE_TIMEOUT_MS,
+                              c->conn->interrupt_fd, &error, err) < 0) {
+        if (err->code == BC_ERR_TIMEOUT) {
+            bc_error_init(err);
+            bc_set_error(err, BC_ERR_TIMEOUT, "creating '%s' did not finish "
+                         "within %d s", c->dest_name, CREATE_TIMEOUT_MS / 1000);
+        }
         return -1;
-    if (job && bc_json_str(job, "error"))
+    }
+    if (error)
         bc_set_error(err, BC_ERR_QMP, "cannot create '%s': %s", c->dest_name,
-                     bc_json_str(job, "error"));
+                     error);
     else
         ret = 0;
-    json_object_put(job);
-    bc_conn_try_change(c->conn, "job-dismiss", "id", job_id);
+    free(error);
+    bc_conn_try_change(c->conn, "job-dismiss", "id", c->create_id);
     return ret;
 }
 
@@ -448,7 +529,7 @@ static int add_secret(struct copy *c, bc_error *err)
     bc_json_add_str(args, "id", c->secret_id);
     bc_json_add_str(args, "file", c->secret_file);
     bc_json_add_str(args, "format", "raw");
-    if (bc_conn_change(c->conn, "object-add", args, NULL, err) < 0)
+    if (add_thing(c, UNDO_OBJECT, c->secret_id, "object-add", args, err) < 0)
         return -1;
     c->added_secret = true;
     return 0;
@@ -460,7 +541,9 @@ static int create_protocol(struct copy *c, bc_error *err)
     unsigned long long size = strcmp(c->format, "raw") == 0
                                   ? c->disk.virtual_size : 0;
     json_object *opts, *loc;
+    struct undo *file;
     struct stat st;
+    int rc;
 
     if (c->dest.type == BC_DEST_FILE) {
         opts = json_object_new_object();
@@ -481,26 +564,20 @@ static int create_protocol(struct copy *c, bc_error *err)
         bc_json_add(opts, "location", loc);
         bc_json_add_int(opts, "size", (int64_t)size);
     }
-    if (create_image(c, opts, err) < 0) {
-        /* A half-created file is still one the tool made. */
-        if (c->dest.type == BC_DEST_FILE && !bc_conn_is_dry_run(c->conn) &&
-            lstat(c->dest.path, &st) == 0 && S_ISREG(st.st_mode)) {
-            c->created_file = true;
-            c->created_dev = st.st_dev;
-            c->created_ino = st.st_ino;
-        }
-        return -1;
+    /* QEMU creates the file; the roll-back removes it only if it is
+     * still the one QEMU made and nothing opens it. */
+    file = c->dest.type == BC_DEST_FILE ? push_undo(c, UNDO_FILE, "") : NULL;
+    rc = create_image(c, opts, err);
+    if (file && !bc_conn_is_dry_run(c->conn) &&
+        lstat(c->dest.path, &st) == 0 && S_ISREG(st.st_mode)) {
+        file->exists = true;
+        file->dev = st.st_dev;
+        file->ino = st.st_ino;
+    } else if (rc == 0 && file && !bc_conn_is_dry_run(c->conn)) {
+        return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
+                                  "QEMU did not create '%s'", c->dest.path);
     }
-    if (c->dest.type == BC_DEST_FILE && !bc_conn_is_dry_run(c->conn)) {
-        if (lstat(c->dest.path, &st) < 0)
-            return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
-                                      "QEMU did not create '%s'",
-                                      c->dest.path);
-        c->created_file = true;
-        c->created_dev = st.st_dev;
-        c->created_ino = st.st_ino;
-    }
-    return 0;
+    return rc;
 }
 
 static int add_protocol_node(struct copy *c, bc_error *err)
@@ -517,10 +594,7 @@ static int add_protocol_node(struct copy *c, bc_error *err)
     /* Zero ranges become discards, which the mirror does not charge
      * against the bandwidth limit. */
     bc_json_add_str(opts, "discard", "unmap");
-    if (bc_conn_change(c->conn, "blockdev-add", opts, NULL, err) < 0)
-        return -1;
-    c->added_proto = true;
-    return 0;
+    return add_thing(c, UNDO_NODE, c->proto_node, "blockdev-add", opts, err);
 }
 
 static int create_format(struct copy *c, bc_error *err)
@@ -595,9 +669,8 @@ static int add_format_node(struct copy *c, bc_error *err)
      * own backing file.  A shallow one opens the chain its header names. */
     if (format_has_backing(c->format) && !(c->flags & BC_BLOCK_COPY_SHALLOW))
         bc_json_add_null(opts, "backing");
-    if (bc_conn_change(c->conn, "blockdev-add", opts, NULL, err) < 0)
+    if (add_thing(c, UNDO_NODE, c->fmt_node, "blockdev-add", opts, err) < 0)
         return -1;
-    c->added_fmt = true;
 
     if (reuse && !raw && !dry) {
         have = node_size(c, c->fmt_node, err);
@@ -639,7 +712,23 @@ static int start_mirror(struct copy *c, bc_error *err)
     /* The job stays until dismissed, so that its outcome can be read by
      * whoever waits for it, even a later run of the tool. */
     bc_json_add_bool(args, "auto-dismiss", false);
-    return bc_conn_change(c->conn, "blockdev-mirror", args, NULL, err);
+    /* Whatever QEMU said about an earlier job of this id is no news of
+     * this one. */
+    bc_qmp_drop_events(c->conn->qmp, c->job_id);
+    return add_thing(c, UNDO_MIRROR, c->job_id, "blockdev-mirror", args, err);
+}
+
+/* What a later run needs to tell how the copy ended, kept in QEMU. */
+static int save_record(struct copy *c, bc_error *err)
+{
+    char id[64];
+
+    if (bc_job_record_make(c->conn, &c->disk, c->job_id, c->fmt_node,
+                           &c->rec, err) < 0)
+        return -1;
+    snprintf(id, sizeof(id), "bc-%s-r", c->disk.token);
+    push_undo(c, UNDO_OBJECT, id);
+    return bc_job_record_save(c->conn, &c->disk, &c->rec, err);
 }
 
 /*
@@ -669,40 +758,140 @@ static int check_create_job(struct copy *c, bc_error *err)
 }
 
 /* Dismiss what a run that did not finish left, and its unused nodes. */
-static void clean_leftovers(struct copy *c)
+static int clean_leftovers(struct copy *c, bc_error *err)
 {
-    if (c->stale_job)
-        bc_conn_try_change(c->conn, "job-dismiss", "id", c->job_id);
-    if (c->stale_create)
+    if (bc_job_tidy(c->conn, &c->disk, true, err) < 0)
+        return -1;
+    if (c->stale_create) {
         bc_conn_try_change(c->conn, "job-dismiss", "id", c->create_id);
-    bc_job_cleanup_nodes(c->conn, &c->disk);
-    bc_conn_warn(c->conn, "cleaned up block job '%s', which had ended "
-                 "without anyone waiting for it",
-                 c->stale_job ? c->job_id : c->create_id);
+        bc_job_cleanup_nodes(c->conn, &c->disk);
+        bc_conn_warn(c->conn, "cleaned up block job '%s', which had ended "
+                     "without anyone waiting for it", c->create_id);
+    }
+    return 0;
 }
 
-/* Undo what was done, newest first.  Errors here change nothing more. */
-static void roll_back(struct copy *c)
+/* End job 'id' that the copy started, and dismiss it.  False if it could
+ * not be seen to end. */
+static bool undo_job(struct copy *c, const struct undo *u)
 {
+    json_object *job = NULL;
+    char *error = NULL;
+    bc_error tmp;
+    int rc;
+
+    bc_error_init(&tmp);
+    if ((rc = bc_conn_find_job(c->conn, u->name, &job, &tmp)) <= 0)
+        return rc == 0;
+    if (strcmp(bc_json_str(job, "status") ? bc_json_str(job, "status") : "",
+               "concluded") != 0) {
+        json_object *args = json_object_new_object();
+
+        if (u->kind == UNDO_MIRROR) {
+            bc_json_add_str(args, "device", u->name);
+            bc_json_add_bool(args, "force", true);
+            bc_conn_change(c->conn, "block-job-cancel", args, NULL, NULL);
+        } else {
+            bc_json_add_str(args, "id", u->name);
+            bc_conn_change(c->conn, "job-cancel", args, NULL, NULL);
+        }
+    }
+    json_object_put(job);
+    /* Not interruptible: the interrupt is what brought us here. */
+    if (bc_job_wait_concluded(c->conn, u->name, UNDO_TIMEOUT_MS, -1, &error,
+                              &tmp) < 0)
+        return false;
+    free(error);
+    bc_conn_try_change(c->conn, "job-dismiss", "id", u->name);
+    return true;
+}
+
+/* Does any node still open the copy's file, or is any of its nodes
+ * still there? */
+static bool file_in_use(struct copy *c)
+{
+    json_object *nodes = NULL;
+    size_t i, n;
+    bool used = false;
+    bc_error tmp;
+
+    bc_error_init(&tmp);
+    if (bc_conn_named_nodes(c->conn, &nodes, &tmp) < 0)
+        return true;
+    n = bc_json_len(nodes);
+    for (i = 0; i < n && !used; i++) {
+        json_object *node = json_object_array_get_idx(nodes, i);
+        const char *name = bc_json_str(node, "node-name");
+        const char *file = bc_json_str(node, "file");
+
+        used = (name && (!strcmp(name, c->fmt_node) ||
+                         !strcmp(name, c->proto_node))) ||
+               (file && !strcmp(file, c->dest.path));
+    }
+    json_object_put(nodes);
+    return used;
+}
+
+/*
+ * Undo what was done, newest first.  Returns true when all of it is
+ * known to be undone; a file that QEMU may still write is never removed.
+ */
+static bool roll_back(struct copy *c)
+{
+    bool sure = true;
     struct stat st;
+    int i;
 
     if (bc_conn_is_dry_run(c->conn))
-        return;
-    if (c->added_fmt)
-        bc_conn_try_change(c->conn, "blockdev-del", "node-name", c->fmt_node);
-    if (c->added_proto)
-        bc_conn_try_change(c->conn, "blockdev-del", "node-name",
-                           c->proto_node);
-    if (c->added_secret)
-        bc_conn_try_change(c->conn, "object-del", "id", c->secret_id);
-    /* Remove the file only if it is still the one QEMU made for us. */
-    if (c->created_file && lstat(c->dest.path, &st) == 0 &&
-        st.st_dev == c->created_dev && st.st_ino == c->created_ino)
-        unlink(c->dest.path);
+        return true;
+    for (i = c->nundo - 1; i >= 0; i--) {
+        struct undo *u = &c->undo[i];
+
+        switch (u->kind) {
+        case UNDO_MIRROR:
+        case UNDO_CREATE:
+            sure &= undo_job(c, u);
+            break;
+        case UNDO_NODE:
+            bc_conn_try_change(c->conn, "blockdev-del", "node-name", u->name);
+            break;
+        case UNDO_OBJECT:
+            bc_conn_try_change(c->conn, "object-del", "id", u->name);
+            break;
+        case UNDO_FILE:
+            if (!u->exists)
+                break;
+            if (!sure || file_in_use(c)) {
+                sure = false;
+                break;
+            }
+            /* Only if it is still the one QEMU made for us. */
+            if (lstat(c->dest.path, &st) == 0 && st.st_dev == u->dev &&
+                st.st_ino == u->ino)
+                unlink(c->dest.path);
+            break;
+        }
+    }
+    return sure;
+}
+
+/* The roll-back could not be seen through (the monitor went away, QEMU
+ * did not answer): say what may be left. */
+static void uncertain(struct copy *c, bc_error *err)
+{
+    size_t len = strlen(err->message);
+
+    err->code = BC_ERR_UNCERTAIN;
+    snprintf(err->message + len, sizeof(err->message) - len,
+             "; the copy may still be in QEMU (job '%s')%s%s%s", c->job_id,
+             c->dest.type == BC_DEST_FILE ? ", and '" : "",
+             c->dest.type == BC_DEST_FILE ? c->dest.path : "",
+             c->dest.type == BC_DEST_FILE ? "' is kept" : "");
 }
 
 static void copy_clear(struct copy *c)
 {
+    bc_job_record_clear(&c->rec);
     bc_disk_clear(&c->disk);
     bc_dest_clear(&c->dest);
     free(c->dest_name);
@@ -785,9 +974,7 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
         }
     }
     /* From here on the VM changes; every failure rolls back. */
-    if (c.stale_job || c.stale_create)
-        clean_leftovers(&c);
-    if (choose_node_names(&c, err) < 0)
+    if (clean_leftovers(&c, err) < 0 || choose_node_names(&c, err) < 0)
         goto out;
     if (c.create && create_protocol(&c, err) < 0)
         goto fail;
@@ -795,13 +982,23 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
         goto fail;
     if (c.create && strcmp(c.format, "raw") != 0 && create_format(&c, err) < 0)
         goto fail;
-    if (add_format_node(&c, err) < 0 || start_mirror(&c, err) < 0)
+    if (add_format_node(&c, err) < 0 || save_record(&c, err) < 0 ||
+        start_mirror(&c, err) < 0)
         goto fail;
+    /* The wait that follows reads the record from here. */
+    bc_job_record_clear(conn->record);
+    free(conn->record);
+    if (!bc_conn_is_dry_run(conn) &&
+        (conn->record = malloc(sizeof(*conn->record)))) {
+        *conn->record = c.rec;
+        memset(&c.rec, 0, sizeof(c.rec));
+    }
     ret = 0;
     goto out;
 
  fail:
-    roll_back(&c);
+    if (!roll_back(&c))
+        uncertain(&c, err);
  out:
     copy_clear(&c);
     return ret;

@@ -343,6 +343,13 @@ int bc_disk_lookup(bc_conn *conn, const char *name, bc_disk *disk,
     return rc;
 }
 
+bool bc_disk_same(const bc_disk *a, const bc_disk *b)
+{
+    if (a->drive || b->drive)
+        return a->drive && b->drive && strcmp(a->drive, b->drive) == 0;
+    return a->qdev && b->qdev && strcmp(a->qdev, b->qdev) == 0;
+}
+
 char *bc_disk_job_id(const bc_disk *disk)
 {
     char *id;

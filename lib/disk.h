@@ -52,6 +52,9 @@ void bc_disks_sort(bc_disk *disks, size_t ndisks);
 /* The name to show for a disk: its target, device id, drive or node. */
 const char *bc_disk_label(const bc_disk *disk);
 
+/* Are 'a' and 'b' the same disk (as two queries report it)? */
+bool bc_disk_same(const bc_disk *a, const bc_disk *b);
+
 /* The tool's job id for a disk ("bc-drive0"); caller frees. */
 char *bc_disk_job_id(const bc_disk *disk);
 

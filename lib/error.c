@@ -38,6 +38,8 @@ const char *bc_error_code_name(bc_error_code code)
         [BC_ERR_JOB_FAILED] = "job-failed",
         [BC_ERR_ABORTED] = "aborted",
         [BC_ERR_INTERRUPTED] = "interrupted",
+        [BC_ERR_NO_REPLY] = "no-reply",
+        [BC_ERR_UNCERTAIN] = "uncertain",
     };
 
     if ((unsigned)code < BC_ARRAY_SIZE(names) && names[code])

@@ -18,7 +18,9 @@ int bc_graph_query(bc_conn *conn, json_object **graph, bc_error *err)
     if (bc_conn_query(conn, "x-debug-query-block-graph", NULL, graph,
                       &tmp) == 0)
         return 1;
-    if (tmp.code == BC_ERR_QMP && strcmp(tmp.qmp_class, "CommandNotFound") == 0)
+    /* Missing, or refused by policy (-compat unstable-input=reject): the
+     * graph only ever makes an answer more precise. */
+    if (tmp.code == BC_ERR_QMP)
         return 0;
     *err = tmp;
     return -1;
@@ -37,7 +39,7 @@ static json_object *edges_of(json_object *g)
 static json_object *node_by_id(json_object *g, int64_t id)
 {
     json_object *nodes = nodes_of(g);
-    size_t i, n = nodes ? json_object_array_length(nodes) : 0;
+    size_t i, n = bc_json_len(nodes);
 
     for (i = 0; i < n; i++) {
         json_object *node = json_object_array_get_idx(nodes, i);
@@ -51,7 +53,7 @@ static json_object *node_by_id(json_object *g, int64_t id)
 static int64_t node_id(json_object *g, const char *type, const char *name)
 {
     json_object *nodes = nodes_of(g);
-    size_t i, n = nodes ? json_object_array_length(nodes) : 0;
+    size_t i, n = bc_json_len(nodes);
 
     for (i = 0; i < n; i++) {
         json_object *node = json_object_array_get_idx(nodes, i);
@@ -69,7 +71,7 @@ static bool backend_above(json_object *g, int64_t id, const bc_disk *disk,
                           int depth)
 {
     json_object *edges = edges_of(g);
-    size_t i, n = edges ? json_object_array_length(edges) : 0;
+    size_t i, n = bc_json_len(edges);
 
     if (depth > 64)
         return false;
@@ -103,7 +105,7 @@ bool bc_graph_job_on_disk(json_object *g, const char *job_id,
 {
     json_object *edges = edges_of(g);
     int64_t job = node_id(g, "block-job", job_id);
-    size_t i, n = edges ? json_object_array_length(edges) : 0;
+    size_t i, n = bc_json_len(edges);
 
     if (job < 0)
         return false;
@@ -145,7 +147,7 @@ static bool strv_has(char **strv, size_t n, const char *s)
 char **bc_graph_subtree(json_object *g, const char *node)
 {
     json_object *edges = edges_of(g);
-    size_t nedges = edges ? json_object_array_length(edges) : 0;
+    size_t nedges = bc_json_len(edges);
     size_t count = 0, done = 0, cap = 8, i;
     char **names = calloc(cap + 1, sizeof(*names));
 

@@ -1,8 +1,12 @@
 /*
  * Block jobs: find the job of a disk, report on it, end it, wait for it.
  *
- * Waiting is driven by QMP events.  The only periodic query is for
- * progress, and only when the caller asked for progress reports.
+ * The truth is what QEMU shows.  Events wake the wait and may move the
+ * watched job one step along QEMU's own transition table (jobstate.h);
+ * an end, or anything the table does not allow, is confirmed by a query
+ * before it counts, and the outcome (pivoted, copied, aborted, failed) is
+ * read from the job's status and error and from the image the disk runs
+ * on, never from what the tool asked for.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,49 +18,149 @@
 
 #include "graph.h"
 #include "job.h"
+#include "jobstate.h"
 #include "jsonutil.h"
 
+/* How long a wait lets a query that QEMU answers late go before it asks
+ * again. */
+#define RETRY_MS 200
+
 /* ---- finding ------------------------------------------------------- */
+
+/* Is 'id' a name QEMU or the tool gives a job of 'disk'?  QEMU names a
+ * job without an id after the device or node it was started on. */
+static bool job_named_for(const bc_disk *disk, const char *id)
+{
+    char *ours = bc_disk_job_id(disk);
+    bool match = ours && strcmp(id, ours) == 0;
+
+    free(ours);
+    return match || (disk->drive && strcmp(id, disk->drive) == 0) ||
+           (disk->device_id && strcmp(id, disk->device_id) == 0) ||
+           (disk->node && strcmp(id, disk->node) == 0);
+}
+
+/* The filter QEMU puts above the image a job of this type works on. */
+static const char *job_filter(const char *type)
+{
+    static const char *const filters[][2] = {
+        { "mirror", "mirror_top" },
+        { "commit", "commit_top" },
+        { "stream", "copy-on-read" },
+        { "backup", "copy-before-write" },
+    };
+    size_t i;
+
+    for (i = 0; type && i < BC_ARRAY_SIZE(filters); i++)
+        if (strcmp(type, filters[i][0]) == 0)
+            return filters[i][1];
+    return NULL;
+}
+
+/*
+ * Which disk does a job work on that none of the names tell?  Stable QMP
+ * shows no edges, but it shows the filter a job puts above its disk's
+ * image: the job is that disk's when it is the only such job of its type
+ * and the filter sits above exactly one disk's image.
+ */
+static const bc_disk *job_disk_by_filter(bc_conn *conn, json_object *jobs,
+                                         json_object *job,
+                                         const bc_disk *disks, size_t ndisks)
+{
+    const char *type = bc_json_str(job, "type"), *drv = job_filter(type);
+    json_object *nodes = NULL;
+    const bc_disk *found = NULL;
+    size_t i, j, n, same = 0, hits = 0;
+    bc_error ignored;
+
+    if (!drv)
+        return NULL;
+    for (i = 0; i < bc_json_len(jobs); i++) {
+        json_object *other = json_object_array_get_idx(jobs, i);
+        const char *t = bc_json_str(other, "type"), *id;
+        bool named = false;
+
+        if (!t || strcmp(t, type) != 0 || !(id = bc_json_str(other, "device")))
+            continue;
+        for (j = 0; j < ndisks && !named; j++)
+            named = job_named_for(&disks[j], id);
+        same += !named;
+    }
+    bc_error_init(&ignored);
+    if (same != 1 || bc_conn_named_nodes(conn, &nodes, &ignored) < 0)
+        return NULL;
+    n = bc_json_len(nodes);
+    for (i = 0; i < ndisks; i++) {
+        size_t k;
+        bool busy = false;
+
+        /* A disk whose own job put the filter there is no candidate. */
+        for (k = 0; k < bc_json_len(jobs) && !busy; k++) {
+            json_object *other = json_object_array_get_idx(jobs, k);
+            const char *t = bc_json_str(other, "type");
+            const char *id = bc_json_str(other, "device");
+
+            busy = t && id && !strcmp(t, type) &&
+                   job_named_for(&disks[i], id);
+        }
+        for (j = 0; j < n && !busy; j++) {
+            json_object *node = json_object_array_get_idx(nodes, j);
+            const char *d = bc_json_str(node, "drv");
+            const char *f = bc_json_str(node, "file");
+
+            if (d && f && disks[i].filename && !strcmp(d, drv) &&
+                !strcmp(f, disks[i].filename)) {
+                found = &disks[i];
+                hits++;
+                break;
+            }
+        }
+    }
+    json_object_put(nodes);
+    return hits == 1 ? found : NULL;
+}
 
 int bc_job_find(bc_conn *conn, const bc_disk *disk, json_object **job,
                 bc_error *err)
 {
     json_object *jobs = NULL, *graph = NULL, *match = NULL;
-    char *ours = NULL;
-    size_t i, n;
+    bc_disk *disks = NULL;
+    size_t i, n, ndisks = 0;
     int rc = -1, have_graph = -1;
 
     *job = NULL;
-    if (!(ours = bc_disk_job_id(disk)))
-        return bc_set_error_oom(err);
     if (bc_conn_query(conn, "query-block-jobs", NULL, &jobs, err) < 0)
         goto out;
-    n = json_object_is_type(jobs, json_type_array)
-            ? json_object_array_length(jobs) : 0;
-
+    n = bc_json_len(jobs);
     for (i = 0; i < n && !match; i++) {
         json_object *j = json_object_array_get_idx(jobs, i);
         const char *id = bc_json_str(j, "device");
 
-        if (!id)
-            continue;
-        /* The tool's own job id, or the default id QEMU gives a job
-         * started on a -drive without one. */
-        if (strcmp(id, ours) == 0 || (disk->drive && !strcmp(id, disk->drive)))
+        if (id && job_named_for(disk, id))
             match = j;
     }
+    /* A job with another id: the block graph tells which disk it works
+     * on, where this QEMU lets the tool read it; the filters above the
+     * disks' images tell it where not. */
     for (i = 0; i < n && !match; i++) {
         json_object *j = json_object_array_get_idx(jobs, i);
         const char *id = bc_json_str(j, "device");
+        const bc_disk *d;
 
         if (!id)
             continue;
         if (have_graph < 0 &&
             (have_graph = bc_graph_query(conn, &graph, err)) < 0)
             goto out;
-        if (have_graph == 0)
-            break;
-        if (bc_graph_job_on_disk(graph, id, disk))
+        if (have_graph == 1) {
+            if (bc_graph_job_on_disk(graph, id, disk))
+                match = j;
+            continue;
+        }
+        if (!disks && bc_disks_query(conn, &disks, &ndisks, err) < 0)
+            goto out;
+        d = job_disk_by_filter(conn, jobs, j, disks, ndisks);
+        if (d && bc_disk_same(d, disk))
             match = j;
     }
     if (match)
@@ -64,11 +168,187 @@ int bc_job_find(bc_conn *conn, const bc_disk *disk, json_object **job,
     rc = match ? 1 : 0;
 
  out:
+    bc_disks_free_internal(disks, ndisks);
     json_object_put(jobs);
     json_object_put(graph);
-    free(ours);
     return rc;
 }
+
+/* ---- the record ---------------------------------------------------- */
+
+void bc_job_record_clear(bc_job_record *rec)
+{
+    if (!rec)
+        return;
+    free(rec->job);
+    free(rec->root);
+    free(rec->target);
+    bc_strv_free(rec->release);
+    memset(rec, 0, sizeof(*rec));
+}
+
+static void record_id(const bc_disk *disk, char *buf, size_t size)
+{
+    snprintf(buf, size, "bc-%s-r", disk->token);
+}
+
+static bool strv_contains(char **v, const char *s)
+{
+    for (; v && *v; v++)
+        if (strcmp(*v, s) == 0)
+            return true;
+    return false;
+}
+
+int bc_job_record_make(bc_conn *conn, const bc_disk *disk, const char *job,
+                       const char *target, bc_job_record *rec, bc_error *err)
+{
+    json_object *nodes = NULL;
+    size_t i, n, count = 0;
+    int pass, ret = -1;
+
+    memset(rec, 0, sizeof(*rec));
+    if (!(rec->job = strdup(job)) || !(rec->root = bc_strdup0(disk->node)) ||
+        (target && !(rec->target = strdup(target))))
+        goto oom;
+    if (bc_conn_named_nodes(conn, &nodes, err) < 0)
+        goto out;
+    n = bc_json_len(nodes);
+    if (!(rec->release = calloc(n + 1, sizeof(*rec->release))))
+        goto oom;
+    /*
+     * The nodes that open the disk's images: the root, then the others
+     * (protocol nodes, the backing chain).  Nodes QEMU named itself
+     * ("#block123") are QEMU's to close; a node another disk still uses
+     * QEMU refuses to delete.
+     */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < n; i++) {
+            json_object *node = json_object_array_get_idx(nodes, i);
+            const char *name = bc_json_str(node, "node-name");
+            const char *file = bc_json_str(node, "file");
+            bool root = disk->node && name && !strcmp(name, disk->node);
+
+            if (!name || name[0] == '#' || !file || (pass == 0) != root ||
+                !strv_contains(disk->chain, file) ||
+                strv_contains(rec->release, name))
+                continue;
+            if (!(rec->release[count++] = strdup(name)))
+                goto oom;
+        }
+    }
+    ret = 0;
+    goto out;
+
+ oom:
+    bc_set_error_oom(err);
+ out:
+    json_object_put(nodes);
+    if (ret < 0)
+        bc_job_record_clear(rec);
+    return ret;
+}
+
+int bc_job_record_save(bc_conn *conn, const bc_disk *disk,
+                       const bc_job_record *rec, bc_error *err)
+{
+    json_object *data = json_object_new_object(), *rel, *args;
+    char id[64];
+    char **p;
+
+    rel = json_object_new_array();
+    for (p = rec->release; p && *p; p++)
+        json_object_array_add(rel, json_object_new_string(*p));
+    bc_json_add_str(data, "job", rec->job);
+    bc_json_add_str(data, "root", rec->root);
+    bc_json_add_str(data, "target", rec->target);
+    bc_json_add(data, "release", rel);
+
+    record_id(disk, id, sizeof(id));
+    args = json_object_new_object();
+    bc_json_add_str(args, "qom-type", "secret");
+    bc_json_add_str(args, "id", id);
+    bc_json_add_str(args, "format", "raw");
+    bc_json_add_str(args, "data",
+                    json_object_to_json_string_ext(data,
+                                                   JSON_C_TO_STRING_PLAIN));
+    json_object_put(data);
+    return bc_conn_change(conn, "object-add", args, NULL, err);
+}
+
+/* Read the record of 'disk': 1 with *rec, 0 when there is none, -1. */
+static int record_load(bc_conn *conn, const bc_disk *disk, bc_job_record *rec,
+                       bc_error *err)
+{
+    json_object *objects = NULL, *value = NULL, *data = NULL, *rel;
+    char id[64], path[96];
+    size_t i, n;
+    int ret = -1;
+
+    memset(rec, 0, sizeof(*rec));
+    record_id(disk, id, sizeof(id));
+    if (bc_conn_query(conn, "qom-list",
+                      bc_json_add_str(json_object_new_object(), "path",
+                                      "/objects"), &objects, err) < 0)
+        return -1;
+    if (!bc_json_array_find(objects, "name", id)) {
+        ret = 0;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/objects/%s", id);
+    if (bc_conn_query(conn, "qom-get",
+                      bc_json_add_str(bc_json_add_str(json_object_new_object(),
+                                                      "path", path),
+                                      "property", "data"), &value, err) < 0)
+        goto out;
+    /* Anything that does not parse is no record of the tool's. */
+    data = json_object_is_type(value, json_type_string)
+               ? json_tokener_parse(json_object_get_string(value)) : NULL;
+    if (!bc_json_str(data, "job")) {
+        ret = 0;
+        goto out;
+    }
+    rec->job = strdup(bc_json_str(data, "job"));
+    rec->root = bc_strdup0(bc_json_str(data, "root"));
+    rec->target = bc_strdup0(bc_json_str(data, "target"));
+    rel = bc_json_get(data, "release");
+    n = bc_json_len(rel);
+    rec->release = calloc(n + 1, sizeof(*rec->release));
+    if (!rec->job || !rec->release) {
+        bc_set_error_oom(err);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(rel, i);
+
+        if (json_object_is_type(v, json_type_string) &&
+            !(rec->release[i] = strdup(json_object_get_string(v)))) {
+            bc_set_error_oom(err);
+            goto out;
+        }
+        if (!rec->release[i])
+            rec->release[i] = strdup("");
+    }
+    ret = 1;
+
+ out:
+    if (ret < 0)
+        bc_job_record_clear(rec);
+    json_object_put(objects);
+    json_object_put(value);
+    json_object_put(data);
+    return ret;
+}
+
+void bc_job_record_drop(bc_conn *conn, const bc_disk *disk)
+{
+    char id[64];
+
+    record_id(disk, id, sizeof(id));
+    bc_conn_try_change(conn, "object-del", "id", id);
+}
+
+/* ---- clean-up ------------------------------------------------------ */
 
 /*
  * Remove the secret objects ("PREFIX" "sN") of copies whose protocol node
@@ -87,8 +367,7 @@ static void cleanup_secrets(bc_conn *conn, const char *prefix)
                                       "/objects"), &objects, &ignored) < 0 ||
         bc_conn_named_nodes(conn, &nodes, &ignored) < 0)
         goto out;
-    n = json_object_is_type(objects, json_type_array)
-            ? json_object_array_length(objects) : 0;
+    n = bc_json_len(objects);
     for (i = 0; i < n; i++) {
         const char *id = bc_json_str(json_object_array_get_idx(objects, i),
                                      "name");
@@ -119,8 +398,7 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
     bc_error_init(&ignored);
     if (bc_conn_named_nodes(conn, &nodes, &ignored) < 0)
         return;
-    n = json_object_is_type(nodes, json_type_array)
-            ? json_object_array_length(nodes) : 0;
+    n = bc_json_len(nodes);
     /* Format nodes ("-t") before the protocol nodes ("-f") below them. */
     for (pass = 0; pass < 2; pass++) {
         for (i = 0; i < n; i++) {
@@ -138,51 +416,242 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
     cleanup_secrets(conn, prefix);
 }
 
-/* Release the old chain of a disk that has pivoted.  True if a node of
- * the tool's was part of it (its secret may be left to remove). */
-static bool release_old_chain(bc_conn *conn, const char *job_id)
+/* Close the old chain of a disk that has pivoted.  QEMU refuses a node
+ * that is still in use. */
+static void release_chain(bc_conn *conn, const bc_job_record *rec)
 {
-    bool tool_nodes = false;
     char **p;
 
-    if (!conn->pivot_job || strcmp(conn->pivot_job, job_id) != 0)
-        return false;
-    for (p = conn->pivot_chain; p && *p; p++) {
-        tool_nodes |= bc_str_has_prefix(*p, "bc-");
-        /* -drive nodes are gone already and auto-named ones are not the
-         * monitor's; QEMU refuses those, and nodes still in use. */
-        if (**p == '#')
-            continue;
-        bc_conn_try_change(conn, "blockdev-del", "node-name", *p);
+    for (p = rec->release; p && *p; p++)
+        if (**p)
+            bc_conn_try_change(conn, "blockdev-del", "node-name", *p);
+}
+
+/* The node 'disk' runs on now (caller frees), or NULL with 'err' set, or
+ * NULL with no error when the disk is gone or empty. */
+static char *current_root(bc_conn *conn, const bc_disk *disk, bc_error *err)
+{
+    bc_disk *disks = NULL;
+    size_t n = 0, i;
+    char *root = NULL;
+
+    if (bc_disks_query(conn, &disks, &n, err) < 0)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        bc_disk *d = &disks[i];
+
+        if (bc_disk_same(d, disk) && d->node && !(root = strdup(d->node)))
+            bc_set_error_oom(err);
     }
-    free(conn->pivot_job);
-    bc_strv_free(conn->pivot_chain);
-    conn->pivot_job = NULL;
-    conn->pivot_chain = NULL;
-    return tool_nodes;
+    bc_disks_free_internal(disks, n);
+    return root;
+}
+
+/* ---- how a job ended ----------------------------------------------- */
+
+/*
+ * The outcome of job 'id' on 'disk', from QEMU's state: the job's status
+ * and error, and the node the disk runs on against the record (or
+ * 'root_before' when the job is not the tool's).  *present tells whether
+ * the job still exists.  Returns 0 with *type, or -1 with 'err'
+ * (BC_ERR_UNCERTAIN when the job is gone and the disk did not switch:
+ * copied, aborted and failed then look alike).
+ */
+static int read_outcome(bc_conn *conn, const bc_disk *disk, const char *id,
+                        const char *jtype, const bc_job_record *rec,
+                        const char *root_before, bc_job_event_type seen_end,
+                        const char *seen_error, bc_job_event_type *type,
+                        char **error, bool *present, bc_error *err)
+{
+    json_object *job = NULL;
+    const char *e = NULL;
+    char *root = NULL;
+    bool pivoted = false;
+    int rc;
+
+    *error = NULL;
+    *type = 0;
+    if ((rc = bc_conn_find_job(conn, id, &job, err)) < 0)
+        return -1;
+    *present = rc == 1;
+    if (*present)
+        e = bc_json_str(job, "error");
+    /* QEMU dismissed it by itself: its last event is what is left. */
+    else if (seen_end == BC_JOB_EVENT_ABORTED)
+        e = "Operation canceled";
+    else if (seen_end)
+        e = seen_error;
+    if (!e && (!jtype || !strcmp(jtype, "mirror"))) {
+        if (!(root = current_root(conn, disk, err)) && bc_error_isset(err))
+            goto fail;
+        if (rec && rec->target)
+            pivoted = root && !strcmp(root, rec->target);
+        else if (root_before)
+            pivoted = root && strcmp(root, root_before) != 0;
+    }
+    if (e && strcmp(e, "Operation canceled") == 0) {
+        *type = BC_JOB_EVENT_ABORTED;
+    } else if (e) {
+        *type = BC_JOB_EVENT_FAILED;
+        if (!(*error = strdup(e)))
+            goto oom;
+    } else if (pivoted) {
+        *type = BC_JOB_EVENT_PIVOTED;
+    } else if (!*present && !seen_end) {
+        bc_set_error(err, BC_ERR_UNCERTAIN, "block job '%s' ended and was "
+                     "removed by another client before its outcome could be "
+                     "read: the disk still runs on its source '%s', but "
+                     "whether the copy is complete is not known", id,
+                     disk->filename ? disk->filename : "?");
+        goto fail;
+    } else if (jtype && strcmp(jtype, "mirror") == 0) {
+        *type = BC_JOB_EVENT_COPIED;
+    } else {
+        *type = BC_JOB_EVENT_COMPLETED;
+    }
+    json_object_put(job);
+    free(root);
+    return 0;
+
+ oom:
+    bc_set_error_oom(err);
+ fail:
+    json_object_put(job);
+    free(root);
+    return -1;
+}
+
+/* The job has ended as 'type': dismiss it, close the old chain after a
+ * pivot, remove what the tool added, and the record. */
+static void settle(bc_conn *conn, const bc_disk *disk, const char *id,
+                   bool present, bc_job_event_type type,
+                   const bc_job_record *rec)
+{
+    char *ours = bc_disk_job_id(disk);
+    bool tools = ours && strcmp(ours, id) == 0;
+
+    if (present)
+        bc_conn_try_change(conn, "job-dismiss", "id", id);
+    if (type == BC_JOB_EVENT_PIVOTED && rec)
+        release_chain(conn, rec);
+    if (tools)
+        bc_job_cleanup_nodes(conn, disk);
+    if (rec)
+        bc_job_record_drop(conn, disk);
+    free(ours);
+}
+
+static const char *outcome_words(bc_job_event_type type)
+{
+    switch (type) {
+    case BC_JOB_EVENT_PIVOTED:
+        return "pivoted: the disk runs on the copy";
+    case BC_JOB_EVENT_COPIED:
+        return "copied: the copy is complete, the disk stayed on its source";
+    case BC_JOB_EVENT_ABORTED:
+        return "aborted";
+    case BC_JOB_EVENT_FAILED:
+        return "failed";
+    default:
+        return "completed";
+    }
+}
+
+int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
+                bc_error *err)
+{
+    bc_job_record rec = { 0 };
+    json_object *job = NULL;
+    bc_job_event_type type;
+    char *ours = NULL, *error = NULL, *root = NULL;
+    bool present = false;
+    int have, ret = -1;
+
+    if (bc_conn_is_dry_run(conn))
+        return 0;
+    if (!(ours = bc_disk_job_id(disk)))
+        return bc_set_error_oom(err);
+    if ((have = record_load(conn, disk, &rec, err)) < 0 ||
+        bc_conn_find_job(conn, ours, &job, err) < 0)
+        goto out;
+    if (job) {
+        /* A copy of the tool's that ended with nobody waiting. */
+        const char *status = bc_json_str(job, "status");
+
+        if (concluded && status && !strcmp(status, "concluded")) {
+            if (read_outcome(conn, disk, ours, bc_json_str(job, "type"),
+                             have ? &rec : NULL, NULL, 0, NULL, &type, &error,
+                             &present, err) < 0)
+                goto out;
+            settle(conn, disk, ours, present, type, have ? &rec : NULL);
+            bc_conn_warn(conn, "block job '%s' of disk '%s' had ended with "
+                         "nobody waiting for it: %s%s%s; cleaned up", ours,
+                         bc_disk_label(disk), outcome_words(type),
+                         error ? ": " : "", error ? error : "");
+        }
+    } else if (have == 1) {
+        /* The job is gone: a pivot leaves the old chain open until the
+         * tool closes it. */
+        if (!(root = current_root(conn, disk, err)) && bc_error_isset(err))
+            goto out;
+        if (root && rec.target && !strcmp(root, rec.target)) {
+            release_chain(conn, &rec);
+            bc_job_cleanup_nodes(conn, disk);
+            bc_job_record_drop(conn, disk);
+            bc_conn_warn(conn, "disk '%s' had pivoted to its copy with "
+                         "nobody waiting: closed its old image", 
+                         bc_disk_label(disk));
+        } else if (concluded) {
+            bc_job_cleanup_nodes(conn, disk);
+            bc_job_record_drop(conn, disk);
+        }
+    }
+    ret = 0;
+
+ out:
+    bc_job_record_clear(&rec);
+    json_object_put(job);
+    free(ours);
+    free(error);
+    free(root);
+    return ret;
 }
 
 /* ---- watching ------------------------------------------------------ */
 
+/* What the watch asked of the job, and whether QEMU has answered. */
+typedef enum { ASK_NONE, ASK_PIVOT, ASK_FINISH, ASK_CANCEL } ask_kind;
+typedef enum { REQ_NONE, REQ_OWED, REQ_DONE } req_state;
+
 struct watch {
     bc_conn *conn;
     const bc_disk *disk;
+    const bc_wait_opts *opts;
+    int interrupt_fd;
+    bool plain;             /* any job, only to see it conclude */
     char *id;
     char *type;
-    const bc_wait_opts *opts;
 
-    bool ready;
-    bool ready_unreported;  /* seen in JOB_STATUS_CHANGE only, so far */
+    bc_job_status status;   /* where the job is, as far as QEMU said */
+    bool confirm;           /* an event claims something only a query
+                               may decide */
+    bool ready_reported;
     int64_t ready_us;
-    bool ended;             /* concluded */
-    bool dismissed;         /* gone already (someone else dismissed it) */
-    bool cancelled;
-    bool stopped;           /* paused on an I/O error */
-    bool ending;            /* we asked it to end: a pause is no news */
-    bc_job_event_type intent; /* how we asked it to end, or 0 */
-    bool end_event;         /* BLOCK_JOB_COMPLETED/CANCELLED seen */
+    ask_kind ask;
+    req_state req;
+    char req_id[32];        /* the request, while its reply is owed */
+
+    bc_job_record rec;      /* the tool's record, or nothing */
+    bool have_rec;
+    char *root_before;
+
+    bc_job_event_type seen_end; /* BLOCK_JOB_COMPLETED/CANCELLED: what is
+                                   left to tell a job that QEMU dismissed
+                                   by itself (auto-dismiss) */
+    char *seen_error;
+    bool paused_on_error;
     const char *error_op;   /* "read" or "write", from BLOCK_JOB_ERROR */
-    char *io_status;        /* "ok", "nospace", "failed" */
+    char *io_status;
     char *error;
     unsigned long long cur, end, speed;
 };
@@ -222,17 +691,20 @@ static void emit_error(struct watch *w, const char *msg, int64_t ts)
     w->error = saved;
 }
 
-static void set_error(struct watch *w, const char *msg)
+/* Move the job to what a query shows.  A state the job cannot reach from
+ * where it was is another job of the same id: ours is gone. */
+static void move_to(struct watch *w, bc_job_status s)
 {
-    if (!w->error && msg)
-        w->error = strdup(msg);
+    if (s == BC_JS_UNDEFINED || !bc_job_status_reachable(w->status, s))
+        s = BC_JS_NULL;
+    w->status = s;
 }
 
 /* Take cur/end/speed and the state from a query-block-jobs entry. */
 static void update_from_job(struct watch *w, json_object *job)
 {
-    const char *status = bc_json_str(job, "status");
     const char *io = bc_json_str(job, "io-status");
+    bc_job_status s = bc_job_status_parse(bc_json_str(job, "status"));
 
     w->cur = bc_json_uint(job, "offset", w->cur);
     w->end = bc_json_uint(job, "len", w->end);
@@ -241,92 +713,81 @@ static void update_from_job(struct watch *w, json_object *job)
         free(w->io_status);
         w->io_status = strdup(io);
     }
-    /* Found paused on an error already: nobody will resume it. */
-    if (bc_json_bool(job, "paused", false) && io && strcmp(io, "ok") != 0)
-        w->stopped = true;
-    if (!status)
-        return;
-    if (!w->ready && (strcmp(status, "ready") == 0 ||
-                      bc_json_bool(job, "ready", false))) {
-        w->ready = true;
-        emit(w, BC_JOB_EVENT_READY, 0);
-    }
-    if (strcmp(status, "concluded") == 0)
-        w->ended = true;
+    /* Paused on an error: nobody will resume it. */
+    w->paused_on_error = bc_json_bool(job, "paused", false) && io &&
+                         strcmp(io, "ok") != 0;
+    if (s == BC_JS_RUNNING && bc_json_bool(job, "ready", false))
+        s = BC_JS_READY;
+    move_to(w, s);
 }
 
-/* Read the state afresh, after events may have been lost. */
+/* Read the job's state from QEMU: a block job's numbers from
+ * query-block-jobs, any other job's status and error from query-jobs. */
 static int resync(struct watch *w, bc_error *err)
 {
-    json_object *jobs = NULL;
-    size_t i, n;
-    bool found = false;
+    json_object *jobs = NULL, *job;
 
-    if (bc_conn_query(w->conn, "query-block-jobs", NULL, &jobs, err) < 0)
+    if (bc_conn_query(w->conn, w->plain ? "query-jobs" : "query-block-jobs",
+                      NULL, &jobs, err) < 0)
         return -1;
-    n = json_object_is_type(jobs, json_type_array)
-            ? json_object_array_length(jobs) : 0;
-    for (i = 0; i < n; i++) {
-        json_object *j = json_object_array_get_idx(jobs, i);
-        const char *id = bc_json_str(j, "device");
-
-        if (id && strcmp(id, w->id) == 0) {
-            update_from_job(w, j);
-            found = true;
-        }
+    /* The answer is newer than whatever was dropped before it. */
+    bc_qmp_events_lost(w->conn->qmp);
+    w->confirm = false;
+    if ((job = bc_json_array_find(jobs, w->plain ? "id" : "device", w->id))) {
+        update_from_job(w, job);
+        if (w->plain && !w->error && bc_json_str(job, "error"))
+            w->error = strdup(bc_json_str(job, "error"));
+    } else {
+        w->status = BC_JS_NULL;
     }
     json_object_put(jobs);
-    if (!found) {
-        w->ended = true;
-        w->dismissed = true;
-    }
     return 0;
 }
 
 static void handle_event(struct watch *w, bc_qmp_event *ev)
 {
     json_object *d = ev->data;
-    const char *id;
+    const char *id = bc_json_event_job(d);
 
+    if (!id || strcmp(id, w->id) != 0)
+        return;
     if (strcmp(ev->name, "JOB_STATUS_CHANGE") == 0) {
-        const char *status = bc_json_str(d, "status");
+        bc_job_status s = bc_job_status_parse(bc_json_str(d, "status"));
 
-        id = bc_json_str(d, "id");
-        if (!id || !status || strcmp(id, w->id) != 0)
+        if (s == w->status)
             return;
-        if (strcmp(status, "ready") == 0 && !w->ready) {
-            /* BLOCK_JOB_READY follows with the numbers; report then. */
-            w->ready = true;
-            w->ready_unreported = true;
-            w->ready_us = ev->timestamp_us;
-        } else if (strcmp(status, "concluded") == 0) {
-            w->ended = true;
-        } else if (strcmp(status, "null") == 0) {
-            w->ended = true;
-            w->dismissed = true;
+        /* Not a step QEMU takes from here: an earlier job's news, or
+         * events were missed.  Ask. */
+        if (!bc_job_status_step(w->status, s)) {
+            w->confirm = true;
+            return;
         }
+        w->status = s;
+        if (s == BC_JS_READY && !w->ready_us)
+            w->ready_us = ev->timestamp_us;
+        /* An end counts once QEMU confirms it. */
+        if (s == BC_JS_CONCLUDED || s == BC_JS_NULL || s == BC_JS_ABORTING)
+            w->confirm = true;
         return;
     }
 
-    id = bc_json_str(d, "device");
-    if (!id || strcmp(id, w->id) != 0)
-        return;
     w->cur = bc_json_uint(d, "offset", w->cur);
     w->end = bc_json_uint(d, "len", w->end);
     w->speed = bc_json_uint(d, "speed", w->speed);
-
     if (strcmp(ev->name, "BLOCK_JOB_READY") == 0) {
-        if (!w->ready || w->ready_unreported) {
-            w->ready = true;
-            w->ready_unreported = false;
-            emit(w, BC_JOB_EVENT_READY, ev->timestamp_us);
+        if (bc_job_status_step(w->status, BC_JS_READY)) {
+            w->status = BC_JS_READY;
+            w->ready_us = ev->timestamp_us;
         }
-    } else if (strcmp(ev->name, "BLOCK_JOB_COMPLETED") == 0) {
-        w->end_event = true;
-        set_error(w, bc_json_str(d, "error"));
-    } else if (strcmp(ev->name, "BLOCK_JOB_CANCELLED") == 0) {
-        w->end_event = true;
-        w->cancelled = true;
+    } else if (strcmp(ev->name, "BLOCK_JOB_COMPLETED") == 0 ||
+               strcmp(ev->name, "BLOCK_JOB_CANCELLED") == 0) {
+        const char *e = bc_json_str(d, "error");
+
+        w->confirm = true;
+        w->seen_end = strcmp(ev->name, "BLOCK_JOB_CANCELLED") == 0
+                          ? BC_JOB_EVENT_ABORTED : BC_JOB_EVENT_COMPLETED;
+        if (e && !w->seen_error)
+            w->seen_error = strdup(e);
     } else if (strcmp(ev->name, "BLOCK_JOB_ERROR") == 0) {
         const char *op = bc_json_str(d, "operation");
         const char *action = bc_json_str(d, "action");
@@ -335,107 +796,41 @@ static void handle_event(struct watch *w, bc_qmp_event *ev)
         w->error_op = op && !strcmp(op, "read") ? "read" : "write";
         snprintf(msg, sizeof(msg), "%s error (QEMU's action: %s)",
                  w->error_op, action ? action : "report");
-        /* Paused, the job would wait for a human forever. */
+        /* Stopped, the job would wait for a human forever. */
         if (action && strcmp(action, "stop") == 0)
-            w->stopped = true;
+            w->confirm = true;
         emit_error(w, msg, ev->timestamp_us);
     }
 }
 
-/* The reason QEMU gives for a concluded job, from query-jobs. */
-static void read_job_error(struct watch *w)
+/* The job has ended (or is gone): read how, report it, clean up. */
+static int conclude(struct watch *w, bc_job_event_type *outcome,
+                    bc_error *err)
 {
-    json_object *job = NULL;
-    const char *e;
-    bc_error ignored;
-
-    bc_error_init(&ignored);
-    if (bc_conn_find_job(w->conn, w->id, &job, &ignored) <= 0)
-        return;
-    if ((e = bc_json_str(job, "error"))) {
-        if (strcmp(e, "Operation canceled") == 0)
-            w->cancelled = true;
-        else
-            set_error(w, e);
-    }
-    json_object_put(job);
-}
-
-/* Has the disk switched away from 'root_before'? */
-static bool disk_root_changed(bc_conn *conn, const bc_disk *disk)
-{
-    bc_disk *disks = NULL;
-    size_t n = 0, i;
-    bool changed = false;
-    bc_error ignored;
-
-    bc_error_init(&ignored);
-    if (!disk->node || bc_disks_query(conn, &disks, &n, &ignored) < 0)
-        return false;
-    for (i = 0; i < n; i++) {
-        bc_disk *d = &disks[i];
-        bool same = disk->drive ? d->drive && !strcmp(d->drive, disk->drive)
-                                : d->qdev && disk->qdev &&
-                                  !strcmp(d->qdev, disk->qdev);
-
-        if (same)
-            changed = !d->node || strcmp(d->node, disk->node) != 0;
-    }
-    bc_disks_free_internal(disks, n);
-    return changed;
-}
-
-/*
- * The job has concluded: dismiss it, work out how it ended, release what
- * the tool added.  Returns 0 for an orderly end, -1 with 'err' otherwise.
- */
-static int finish_job(struct watch *w, bc_job_event_type *outcome,
-                      bc_error *err)
-{
-    char *ours = bc_disk_job_id(w->disk);
     bc_job_event_type type;
-    int rc = 0;
+    bool present = false;
+    char *error = NULL;
 
-    if (!w->dismissed) {
-        /* BLOCK_JOB_COMPLETED carries the error already; ask only if the
-         * events were missed (another run, or a lost event). */
-        if (!w->end_event && !w->error && !w->cancelled)
-            read_job_error(w);
-        bc_conn_try_change(w->conn, "job-dismiss", "id", w->id);
-    }
-
-    if (w->cancelled) {
-        type = BC_JOB_EVENT_ABORTED;
-    } else if (w->error) {
-        type = BC_JOB_EVENT_FAILED;
-    } else if (w->intent == BC_JOB_EVENT_PIVOTED ||
-               w->intent == BC_JOB_EVENT_COPIED) {
-        type = w->intent;
-    } else if (w->type && strcmp(w->type, "mirror") == 0) {
-        /* Someone else ended it: the disk tells how. */
-        type = disk_root_changed(w->conn, w->disk) ? BC_JOB_EVENT_PIVOTED
-                                                   : BC_JOB_EVENT_COPIED;
-    } else {
-        type = BC_JOB_EVENT_COMPLETED;
-    }
-
-    /* After a pivot the copy's nodes are the disk's: nothing of the
-     * tool's is left over unless the old chain was the tool's too. */
-    if ((type == BC_JOB_EVENT_PIVOTED ? release_old_chain(w->conn, w->id)
-                                      : true) &&
-        ours && strcmp(ours, w->id) == 0)
-        bc_job_cleanup_nodes(w->conn, w->disk);
-    free(ours);
-
+    if (w->plain)
+        return 0;
+    if (read_outcome(w->conn, w->disk, w->id, w->type,
+                     w->have_rec ? &w->rec : NULL, w->root_before,
+                     w->seen_end, w->seen_error, &type, &error, &present,
+                     err) < 0)
+        return -1;
+    settle(w->conn, w->disk, w->id, present, type,
+           w->have_rec ? &w->rec : NULL);
+    free(w->error);
+    w->error = error;
     emit(w, type, 0);
     if (outcome)
         *outcome = type;
     if (type == BC_JOB_EVENT_FAILED)
-        rc = bc_set_error(err, BC_ERR_JOB_FAILED, "%s", w->error);
-    else if (type == BC_JOB_EVENT_ABORTED)
-        rc = bc_set_error(err, BC_ERR_ABORTED, "block job '%s' was cancelled",
-                          w->id);
-    return rc;
+        return bc_set_error(err, BC_ERR_JOB_FAILED, "%s", w->error);
+    if (type == BC_JOB_EVENT_ABORTED && w->ask != ASK_CANCEL)
+        return bc_set_error(err, BC_ERR_ABORTED, "block job '%s' was "
+                            "cancelled", w->id);
+    return 0;
 }
 
 static int watch_init(struct watch *w, bc_conn *conn, const bc_disk *disk,
@@ -446,45 +841,55 @@ static int watch_init(struct watch *w, bc_conn *conn, const bc_disk *disk,
     w->conn = conn;
     w->disk = disk;
     w->opts = opts;
+    w->interrupt_fd = opts->interrupt_fd >= 0 ? opts->interrupt_fd
+                                              : conn->interrupt_fd;
     w->id = bc_strdup0(bc_json_str(job, "device"));
     w->type = bc_strdup0(bc_json_str(job, "type"));
     if (!w->id)
+        return bc_set_error(err, BC_ERR_PROTOCOL, "block job without an id");
+    /* Where it is now, whatever it was before. */
+    w->status = BC_JS_UNDEFINED;
+    update_from_job(w, job);
+    if (w->status == BC_JS_NULL)
+        w->status = BC_JS_UNDEFINED;
+    if (conn->record && strcmp(conn->record->job, w->id) == 0) {
+        /* Just made by bc_block_copy() on this connection. */
+        w->rec = *conn->record;
+        memset(conn->record, 0, sizeof(*conn->record));
+        free(conn->record);
+        conn->record = NULL;
+        w->have_rec = true;
+    } else {
+        int rc = record_load(conn, disk, &w->rec, err);
+
+        if (rc < 0)
+            return -1;
+        w->have_rec = rc == 1 && strcmp(w->rec.job, w->id) == 0;
+    }
+    /* Without the record, the disk's node while the job runs is what a
+     * pivot changes. */
+    if (w->status != BC_JS_CONCLUDED && disk->node &&
+        !(w->root_before = strdup(disk->node)))
         return bc_set_error_oom(err);
-    w->cur = bc_json_uint(job, "offset", 0);
-    w->end = bc_json_uint(job, "len", 0);
-    w->speed = bc_json_uint(job, "speed", 0);
     return 0;
 }
 
 static void watch_clear(struct watch *w)
 {
+    bc_job_record_clear(&w->rec);
+    free(w->root_before);
+    free(w->seen_error);
     free(w->io_status);
     free(w->id);
     free(w->type);
     free(w->error);
 }
 
-static int query_progress(struct watch *w, bc_error *err)
-{
-    unsigned long long cur = w->cur, end = w->end;
-    bool was_ready = w->ready;
-
-    if (resync(w, err) < 0)
-        return -1;
-    if (!w->ended && (cur != w->cur || end != w->end || was_ready != w->ready
-                      || cur == 0))
-        emit(w, BC_JOB_EVENT_PROGRESS, 0);
-    return 0;
-}
-
 /* The job is paused on an I/O error: say what happened, from io-status. */
 static int report_stopped(struct watch *w, bc_error *err)
 {
-    const char *io;
+    const char *io = w->io_status;
 
-    if (resync(w, err) < 0)
-        return -1;
-    io = w->io_status;
     return bc_set_error(err, BC_ERR_JOB_FAILED,
                         "block job '%s' is paused after %s%s error: %s; it "
                         "stays paused until it is resumed or aborted", w->id,
@@ -495,65 +900,121 @@ static int report_stopped(struct watch *w, bc_error *err)
                         : "unknown cause");
 }
 
-/* Remember the disk's chain, to release it once the pivot is done. */
-static void remember_chain(bc_conn *conn, const bc_disk *disk, const char *id)
+/* The record a pivot needs to close the old chain: made now for a job
+ * that is not the tool's. */
+static int ensure_record(struct watch *w, bc_error *err)
 {
-    json_object *graph = NULL;
-    bc_error ignored;
-    char **chain = NULL;
-
-    bc_error_init(&ignored);
-    if (!disk->node)
-        return;
-    if (bc_graph_query(conn, &graph, &ignored) == 1)
-        chain = bc_graph_subtree(graph, disk->node);
-    json_object_put(graph);
-    if (!chain && (chain = calloc(2, sizeof(*chain))))
-        chain[0] = strdup(disk->node);
-    free(conn->pivot_job);
-    bc_strv_free(conn->pivot_chain);
-    conn->pivot_job = strdup(id);
-    conn->pivot_chain = chain;
+    if (w->have_rec || bc_conn_is_dry_run(w->conn))
+        return 0;
+    /* One of another job would be in the way. */
+    bc_job_record_drop(w->conn, w->disk);
+    if (bc_job_record_make(w->conn, w->disk, w->id, NULL, &w->rec, err) < 0 ||
+        bc_job_record_save(w->conn, w->disk, &w->rec, err) < 0)
+        return -1;
+    w->have_rec = true;
+    return 0;
 }
 
 /*
- * Ask QEMU to end the job: pivot (the chain to release was remembered
- * before), finish a ready copy, or cancel anything else.
+ * Ask QEMU to end the job: pivot, finish a ready copy (cancelling a ready
+ * mirror keeps the copy consistent), or cancel.  A reply that comes late
+ * is owed, not failed: the wait goes on and reads it when it comes.
  */
-static int request_end(struct watch *w, bool pivot, bc_error *err)
+static int request_end(struct watch *w, ask_kind ask, bc_error *err)
 {
     json_object *args;
-    bool mirror = w->type && strcmp(w->type, "mirror") == 0;
+    bc_error tmp;
+    int rc;
 
-    w->ending = true;
-    if (pivot) {
-        w->intent = BC_JOB_EVENT_PIVOTED;
+    w->ask = ask;
+    bc_error_init(&tmp);
+    if (ask == ASK_PIVOT) {
         args = bc_json_add_str(json_object_new_object(), "id", w->id);
-        return bc_conn_change(w->conn, "job-complete", args, NULL, err);
+        rc = bc_conn_change(w->conn, "job-complete", args, NULL, &tmp);
+    } else {
+        args = bc_json_add_str(json_object_new_object(), "device", w->id);
+        if (ask == ASK_CANCEL)
+            bc_json_add_bool(args, "force", true);
+        rc = bc_conn_change(w->conn, "block-job-cancel", args, NULL, &tmp);
     }
-    /* Cancelling a ready copy finishes it: the copy stays consistent.
-     * Anything else is stopped where it is. */
-    args = bc_json_add_str(json_object_new_object(), "device", w->id);
-    if (mirror && w->ready)
-        w->intent = BC_JOB_EVENT_COPIED;
-    else
-        bc_json_add_bool(args, "force", true);
-    return bc_conn_change(w->conn, "block-job-cancel", args, NULL, err);
+    if (rc == 0) {
+        w->req = REQ_DONE;
+        return 0;
+    }
+    if (tmp.code == BC_ERR_NO_REPLY) {
+        w->req = REQ_OWED;
+        bc_strlcpy(w->req_id, bc_qmp_last_id(w->conn->qmp),
+                   sizeof(w->req_id));
+        return 0;
+    }
+    if (err)
+        *err = tmp;
+    return -1;
 }
 
-static int watch_run(struct watch *w, json_object *job,
-                     bc_job_event_type *outcome, bc_error *err)
+/*
+ * QEMU refused to end the job.  Refused because it is not ready after
+ * all (the READY was an earlier job's), the wait goes on; refused for
+ * any other reason, that reason is the error.  A cancel QEMU refuses
+ * because the job is ending anyway is no error either.
+ */
+static int refused(struct watch *w, bc_error *why, bc_error *err)
+{
+    bc_error tmp;
+
+    bc_error_init(&tmp);
+    if (resync(w, &tmp) < 0) {
+        if (err)
+            *err = tmp;
+        return -1;
+    }
+    if (w->status == BC_JS_NULL || w->status == BC_JS_CONCLUDED ||
+        (w->ask != ASK_CANCEL && !bc_job_status_is_ready(w->status) &&
+         w->status != BC_JS_WAITING && w->status != BC_JS_PENDING &&
+         w->status != BC_JS_ABORTING)) {
+        w->ask = ASK_NONE;
+        w->req = REQ_NONE;
+        w->ready_reported = bc_job_status_is_ready(w->status);
+        return 0;
+    }
+    if (err)
+        *err = *why;
+    return -1;
+}
+
+static int query_progress(struct watch *w, bc_error *err)
+{
+    unsigned long long cur = w->cur, end = w->end;
+
+    if (resync(w, err) < 0)
+        return -1;
+    if (w->status != BC_JS_NULL && w->status != BC_JS_CONCLUDED &&
+        (cur != w->cur || end != w->end || cur == 0))
+        emit(w, BC_JOB_EVENT_PROGRESS, 0);
+    return 0;
+}
+
+static const char *ask_words(ask_kind ask)
+{
+    return ask == ASK_PIVOT ? "the pivot" : ask == ASK_FINISH ? "the finish"
+                                                              : "the abort";
+}
+
+static int watch_run(struct watch *w, bc_job_event_type *outcome,
+                     bc_error *err)
 {
     const bc_wait_opts *o = w->opts;
     bc_qmp *q = w->conn->qmp;
     int64_t deadline = o->timeout_ms > 0
                            ? bc_now_us() + (int64_t)o->timeout_ms * 1000 : 0;
-    int64_t next_progress = 0;
+    int64_t next_progress = 0, next_retry = 0;
     bool progress = o->cb && o->progress_ms > 0;
     bc_qmp_event *ev;
+    bc_error tmp;
     int rc;
 
-    update_from_job(w, job);
+    if (outcome)
+        *outcome = 0;
     if (progress)
         emit(w, BC_JOB_EVENT_PROGRESS, 0);
 
@@ -563,50 +1024,97 @@ static int watch_run(struct watch *w, json_object *job,
         int64_t now;
 
         /* What has arrived already, then what the socket has now. */
-        while ((rc = bc_qmp_next_event(q, 0, &ev, err)) == 1) {
+        bc_error_init(&tmp);
+        while ((rc = bc_qmp_next_event(q, 0, &ev, &tmp)) == 1) {
             handle_event(w, ev);
             bc_qmp_event_free(ev);
         }
         if (rc < 0)
             goto closed;
-        if (bc_qmp_events_lost(q) && resync(w, err) < 0)
-            goto closed;
-        if (w->ready_unreported) {
-            w->ready_unreported = false;
-            emit(w, BC_JOB_EVENT_READY, w->ready_us);
+        if (bc_qmp_events_lost(q))
+            w->confirm = true;
+        now = bc_now_us();
+        if (w->confirm && now >= next_retry) {
+            /* A late answer is asked again a little later.  What came
+             * before the answer is taken first. */
+            if (resync(w, &tmp) == 0)
+                continue;
+            if (tmp.code != BC_ERR_NO_REPLY)
+                goto closed;
+            next_retry = now + RETRY_MS * 1000;
+        }
+        if (w->req == REQ_OWED) {
+            bc_error why;
+
+            bc_error_init(&why);
+            rc = bc_qmp_late_reply(q, w->req_id, &why);
+            if (rc == 1)
+                w->req = REQ_DONE;
+            else if (rc < 0 && refused(w, &why, err) < 0)
+                return -1;
         }
 
-        if (w->ended)
-            return finish_job(w, outcome, err);
-        if (w->stopped && !w->ending)
+        if (!w->ready_reported && bc_job_status_is_ready(w->status)) {
+            w->ready_reported = true;
+            emit(w, BC_JOB_EVENT_READY, w->ready_us);
+        }
+        if (!w->confirm && (w->status == BC_JS_CONCLUDED ||
+                            w->status == BC_JS_NULL))
+            return conclude(w, outcome, err);
+        if (w->paused_on_error && w->ask == ASK_NONE)
             return report_stopped(w, err);
-        if (w->ready && o->until == BC_WAIT_READY) {
+        if (o->until == BC_WAIT_READY && bc_job_status_is_ready(w->status) &&
+            !w->confirm) {
             if (outcome)
                 *outcome = BC_JOB_EVENT_READY;
             return 0;
         }
-        if (w->ready && !w->ending && (o->until == BC_WAIT_PIVOT ||
-                                       o->until == BC_WAIT_FINISH)) {
-            if (request_end(w, o->until == BC_WAIT_PIVOT, err) < 0)
-                return -1;
-            /* Once asked, the end comes: no timeout, no interrupt. */
-            deadline = 0;
-            continue;
-        }
+        if (w->ask == ASK_NONE) {
+            ask_kind ask = ASK_NONE;
 
-        now = bc_now_us();
-        if (deadline && now >= deadline)
-            return bc_set_error(err, BC_ERR_TIMEOUT,
-                                "timed out waiting for block job '%s'", w->id);
+            if (o->until == BC_WAIT_ABORT)
+                ask = ASK_CANCEL;
+            else if (bc_job_status_is_ready(w->status) &&
+                     o->until == BC_WAIT_PIVOT)
+                ask = ASK_PIVOT;
+            else if (bc_job_status_is_ready(w->status) &&
+                     o->until == BC_WAIT_FINISH)
+                ask = ASK_FINISH;
+            if (ask == ASK_PIVOT && ensure_record(w, err) < 0)
+                return -1;
+            if (ask != ASK_NONE) {
+                bc_error_init(&tmp);
+                if (request_end(w, ask, &tmp) < 0) {
+                    if (tmp.code == BC_ERR_CLOSED)
+                        goto closed;
+                    if (tmp.code != BC_ERR_QMP || refused(w, &tmp, err) < 0) {
+                        if (err && !bc_error_isset(err))
+                            *err = tmp;
+                        return -1;
+                    }
+                }
+                if (bc_conn_is_dry_run(w->conn))
+                    return 0;
+                continue;
+            }
+            if (deadline && now >= deadline)
+                return bc_set_error(err, BC_ERR_TIMEOUT,
+                                    "timed out waiting for block job '%s'",
+                                    w->id);
+        }
         if (progress && now >= next_progress) {
-            if (query_progress(w, err) < 0)
+            bc_error_init(&tmp);
+            if (query_progress(w, &tmp) < 0 && tmp.code != BC_ERR_NO_REPLY)
                 goto closed;
             next_progress = now + (int64_t)o->progress_ms * 1000;
             continue;
         }
 
+        /* A query's reply may have brought events with it. */
+        if (bc_qmp_has_pending(q))
+            continue;
         timeout = -1;
-        if (deadline)
+        if (deadline && w->ask == ASK_NONE)
             timeout = bc_ms_until(deadline);
         if (progress) {
             int t = bc_ms_until(next_progress);
@@ -614,30 +1122,76 @@ static int watch_run(struct watch *w, json_object *job,
             if (timeout < 0 || t < timeout)
                 timeout = t;
         }
+        if (w->confirm && (timeout < 0 || timeout > RETRY_MS))
+            timeout = RETRY_MS;
         pfd[nfds].fd = bc_qmp_fd(q);
         pfd[nfds++].events = POLLIN;
-        if (o->interrupt_fd >= 0 && !w->ending) {
-            pfd[nfds].fd = o->interrupt_fd;
+        if (w->interrupt_fd >= 0) {
+            pfd[nfds].fd = w->interrupt_fd;
             pfd[nfds++].events = POLLIN;
         }
         rc = poll(pfd, nfds, timeout);
         if (rc < 0 && errno != EINTR)
             return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
                                       "cannot wait for QEMU");
-        if (nfds > 1 && rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
-            return bc_set_error(err, BC_ERR_INTERRUPTED,
-                                "interrupted while waiting for block job '%s'",
-                                w->id);
+        if (nfds > 1 && rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+            if (w->ask == ASK_NONE)
+                return bc_set_error(err, BC_ERR_INTERRUPTED,
+                                    "interrupted while waiting for block "
+                                    "job '%s'", w->id);
+            /* What is asked cannot be taken back: say so. */
+            return bc_set_error(err, BC_ERR_UNCERTAIN,
+                                "interrupted while %s of block job '%s' was "
+                                "under way: how it ends is not known yet",
+                                ask_words(w->ask), w->id);
+        }
     }
 
  closed:
-    if (err && err->code == BC_ERR_CLOSED) {
-        err->code = BC_ERR_NONE;
-        bc_set_error(err, BC_ERR_CLOSED,
-                     "QEMU went away while block job '%s' was running (the "
-                     "monitor connection closed)", w->id);
+    if (tmp.code == BC_ERR_CLOSED) {
+        if (w->ask != ASK_NONE)
+            return bc_set_error(err, BC_ERR_UNCERTAIN,
+                                "the monitor connection closed while %s of "
+                                "block job '%s' was under way: how it ended "
+                                "is not known", ask_words(w->ask), w->id);
+        return bc_set_error(err, BC_ERR_CLOSED,
+                            "QEMU went away while block job '%s' was running "
+                            "(the monitor connection closed)", w->id);
     }
+    if (err && !bc_error_isset(err))
+        *err = tmp;
     return -1;
+}
+
+int bc_job_wait_concluded(bc_conn *conn, const char *id, int timeout_ms,
+                          int interrupt_fd, char **error, bc_error *err)
+{
+    struct watch w;
+    bc_wait_opts opts;
+    int rc = -1;
+
+    *error = NULL;
+    bc_wait_opts_init(&opts);
+    opts.timeout_ms = timeout_ms;
+    memset(&w, 0, sizeof(w));
+    w.conn = conn;
+    w.opts = &opts;
+    w.interrupt_fd = interrupt_fd;
+    w.plain = true;
+    w.status = BC_JS_UNDEFINED;
+    w.confirm = true;
+    if (!(w.id = strdup(id))) {
+        bc_set_error_oom(err);
+        goto out;
+    }
+    rc = watch_run(&w, NULL, err);
+    if (rc == 0) {
+        *error = w.error;
+        w.error = NULL;
+    }
+ out:
+    watch_clear(&w);
+    return rc;
 }
 
 /* ---- public calls -------------------------------------------------- */
@@ -662,13 +1216,15 @@ void bc_wait_opts_init(bc_wait_opts *opts)
     opts->interrupt_fd = -1;
 }
 
-/* Resolve 'name' and find its job; BC_ERR_NO_JOB when there is none. */
+/* Resolve 'name', settle what earlier runs left, and find its job;
+ * BC_ERR_NO_JOB when there is none. */
 static int disk_and_job(bc_conn *conn, const char *name, bc_disk *disk,
                         json_object **job, bc_error *err)
 {
     int rc;
 
-    if (bc_disk_lookup(conn, name, disk, err) < 0)
+    if (bc_disk_lookup(conn, name, disk, err) < 0 ||
+        bc_job_tidy(conn, disk, false, err) < 0)
         return -1;
     rc = bc_job_find(conn, disk, job, err);
     if (rc < 0)
@@ -677,6 +1233,20 @@ static int disk_and_job(bc_conn *conn, const char *name, bc_disk *disk,
         return bc_set_error(err, BC_ERR_NO_JOB, "No current block job for %s",
                             name);
     return 0;
+}
+
+/* The reason QEMU gives for a concluded job, from query-jobs. */
+static char *job_error(bc_conn *conn, const char *id)
+{
+    json_object *job = NULL;
+    char *e = NULL;
+    bc_error ignored;
+
+    bc_error_init(&ignored);
+    if (bc_conn_find_job(conn, id, &job, &ignored) == 1)
+        e = bc_strdup0(bc_json_str(job, "error"));
+    json_object_put(job);
+    return e;
 }
 
 /* Fill 'info' from a query-block-jobs entry of the job on 'disk'. */
@@ -696,18 +1266,8 @@ static int fill_info(bc_conn *conn, const bc_disk *disk, json_object *job,
     info->paused = bc_json_bool(job, "paused", false);
     if (!info->id)
         return bc_set_error(err, BC_ERR_PROTOCOL, "block job without an id");
-    if (info->status && strcmp(info->status, "concluded") == 0) {
-        struct watch w;
-        bc_wait_opts opts;
-
-        bc_wait_opts_init(&opts);
-        if (watch_init(&w, conn, disk, job, &opts, err) < 0)
-            return -1;
-        read_job_error(&w);
-        info->error = w.error;
-        w.error = NULL;
-        watch_clear(&w);
-    }
+    if (info->status && strcmp(info->status, "concluded") == 0)
+        info->error = job_error(conn, info->id);
     return 0;
 }
 
@@ -722,24 +1282,22 @@ void bc_job_infos_free(bc_job_info *jobs, size_t njobs)
     free(jobs);
 }
 
-/* Which of 'disks' does the job with this id work on? */
-static const bc_disk *job_disk(const bc_disk *disks, size_t ndisks,
-                               const char *id, json_object *graph)
+/* Which of 'disks' does job 'j' of 'jobs' work on? */
+static const bc_disk *job_disk(bc_conn *conn, const bc_disk *disks,
+                               size_t ndisks, json_object *jobs,
+                               json_object *j, json_object *graph)
 {
+    const char *id = bc_json_str(j, "device");
     size_t i;
 
-    for (i = 0; i < ndisks; i++) {
-        char *ours = bc_disk_job_id(&disks[i]);
-        bool match = ours && strcmp(ours, id) == 0;
-
-        free(ours);
-        if (match || (disks[i].drive && strcmp(disks[i].drive, id) == 0))
+    for (i = 0; id && i < ndisks; i++)
+        if (job_named_for(&disks[i], id))
             return &disks[i];
-    }
-    for (i = 0; graph && i < ndisks; i++)
+    for (i = 0; id && graph && i < ndisks; i++)
         if (bc_graph_job_on_disk(graph, id, &disks[i]))
             return &disks[i];
-    return NULL;
+    return id && !graph ? job_disk_by_filter(conn, jobs, j, disks, ndisks)
+                        : NULL;
 }
 
 int bc_block_jobs_list(bc_conn *conn, bc_job_info **out, size_t *nout,
@@ -753,27 +1311,26 @@ int bc_block_jobs_list(bc_conn *conn, bc_job_info **out, size_t *nout,
 
     *out = NULL;
     *nout = 0;
+    if (bc_disks_query(conn, &disks, &ndisks, err) < 0)
+        goto out;
+    bc_disks_name_targets(conn, disks, ndisks);
     if (bc_conn_query(conn, "query-block-jobs", NULL, &jobs, err) < 0)
-        return -1;
-    n = json_object_is_type(jobs, json_type_array)
-            ? json_object_array_length(jobs) : 0;
+        goto out;
+    n = bc_json_len(jobs);
     if (n == 0) {
         rc = 0;
         goto out;
     }
-    if (bc_disks_query(conn, &disks, &ndisks, err) < 0 ||
-        bc_graph_query(conn, &graph, err) < 0)
+    if (bc_graph_query(conn, &graph, err) < 0)
         goto out;
-    bc_disks_name_targets(conn, disks, ndisks);
     if (!(list = calloc(n, sizeof(*list)))) {
         bc_set_error_oom(err);
         goto out;
     }
     for (i = 0; i < n; i++) {
         json_object *j = json_object_array_get_idx(jobs, i);
-        const char *id = bc_json_str(j, "device");
 
-        if (fill_info(conn, id ? job_disk(disks, ndisks, id, graph) : NULL, j,
+        if (fill_info(conn, job_disk(conn, disks, ndisks, jobs, j, graph), j,
                       &list[i], err) < 0)
             goto out;
     }
@@ -790,6 +1347,24 @@ int bc_block_jobs_list(bc_conn *conn, bc_job_info **out, size_t *nout,
     return rc;
 }
 
+int bc_block_jobs_settle(bc_conn *conn, bc_error *err)
+{
+    bc_disk *disks = NULL;
+    size_t ndisks = 0, i;
+    int rc = -1;
+
+    if (bc_disks_query(conn, &disks, &ndisks, err) < 0)
+        return -1;
+    bc_disks_name_targets(conn, disks, ndisks);
+    for (i = 0; i < ndisks; i++)
+        if (!disks[i].empty && bc_job_tidy(conn, &disks[i], true, err) < 0)
+            goto out;
+    rc = 0;
+ out:
+    bc_disks_free_internal(disks, ndisks);
+    return rc;
+}
+
 int bc_block_job_info(bc_conn *conn, const char *name, bc_job_info *info,
                       bc_error *err)
 {
@@ -798,8 +1373,9 @@ int bc_block_job_info(bc_conn *conn, const char *name, bc_job_info *info,
     int rc = -1;
 
     memset(info, 0, sizeof(*info));
-    if (bc_disk_lookup(conn, name, &disk, err) < 0)
-        return -1;
+    if (bc_disk_lookup(conn, name, &disk, err) < 0 ||
+        bc_job_tidy(conn, &disk, true, err) < 0)
+        goto out;
     rc = bc_job_find(conn, &disk, &job, err);
     if (rc <= 0)
         goto out;
@@ -828,19 +1404,82 @@ int bc_block_job_wait(bc_conn *conn, const char *name,
     struct watch w = { 0 };
     int rc = -1;
 
+    if (outcome)
+        *outcome = 0;
     if (!opts) {
         bc_wait_opts_init(&defaults);
         opts = &defaults;
     }
-    if (disk_and_job(conn, name, &disk, &job, err) < 0)
+    if (disk_and_job(conn, name, &disk, &job, err) < 0 ||
+        watch_init(&w, conn, &disk, job, opts, err) < 0)
         goto out;
-    if (watch_init(&w, conn, &disk, job, opts, err) < 0)
-        goto out;
-    /* Learn the chain now, so that nothing stands between READY and the
+    /* Make the record now, so that nothing stands between READY and the
      * pivot. */
-    if (opts->until == BC_WAIT_PIVOT)
-        remember_chain(conn, &disk, w.id);
-    rc = watch_run(&w, job, outcome, err);
+    if (opts->until == BC_WAIT_PIVOT && w.status != BC_JS_CONCLUDED &&
+        ensure_record(&w, err) < 0)
+        goto out;
+    rc = watch_run(&w, outcome, err);
+
+ out:
+    watch_clear(&w);
+    json_object_put(job);
+    bc_disk_clear(&disk);
+    return rc;
+}
+
+int bc_block_job_end(bc_conn *conn, const char *name, unsigned int flags,
+                     bc_job_event_type *outcome, bc_error *err)
+{
+    bool pivot = flags & BC_BLOCK_JOB_ABORT_PIVOT;
+    bc_disk disk = { 0 };
+    json_object *job = NULL;
+    bc_wait_opts opts;
+    struct watch w = { 0 };
+    ask_kind ask;
+    int rc = -1;
+
+    if (outcome)
+        *outcome = 0;
+    if (flags & ~(BC_BLOCK_JOB_ABORT_ASYNC | BC_BLOCK_JOB_ABORT_PIVOT))
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "unsupported flags 0x%x", flags);
+    bc_wait_opts_init(&opts);
+    opts.until = BC_WAIT_END;
+    if (disk_and_job(conn, name, &disk, &job, err) < 0 ||
+        watch_init(&w, conn, &disk, job, &opts, err) < 0)
+        goto out;
+
+    if (w.status == BC_JS_CONCLUDED) {
+        /* Left behind by a run that did not wait: how did it end? */
+        rc = watch_run(&w, outcome, err);
+        goto out;
+    }
+    if (pivot) {
+        if (!w.type || strcmp(w.type, "mirror") != 0) {
+            bc_set_error(err, BC_ERR_INVALID_ARG, "block job '%s' is a %s "
+                         "job; only a copy can pivot", w.id,
+                         w.type ? w.type : "?");
+            goto out;
+        }
+        if (!bc_job_status_is_ready(w.status)) {
+            bc_set_error(err, BC_ERR_NOT_READY, "block job '%s' is not ready "
+                         "to pivot yet", w.id);
+            goto out;
+        }
+        if (ensure_record(&w, err) < 0)
+            goto out;
+        ask = ASK_PIVOT;
+    } else {
+        ask = w.type && !strcmp(w.type, "mirror") &&
+              bc_job_status_is_ready(w.status) ? ASK_FINISH : ASK_CANCEL;
+    }
+    if (request_end(&w, ask, err) < 0)
+        goto out;
+    if ((flags & BC_BLOCK_JOB_ABORT_ASYNC) || bc_conn_is_dry_run(conn)) {
+        rc = 0;
+        goto out;
+    }
+    rc = watch_run(&w, outcome, err);
 
  out:
     watch_clear(&w);
@@ -852,63 +1491,18 @@ int bc_block_job_wait(bc_conn *conn, const char *name,
 int bc_block_job_abort(bc_conn *conn, const char *name, unsigned int flags,
                        bc_error *err)
 {
-    bool pivot = flags & BC_BLOCK_JOB_ABORT_PIVOT;
-    bc_disk disk = { 0 };
-    json_object *job = NULL;
-    const char *status;
-    bc_wait_opts opts;
-    struct watch w = { 0 };
+    bc_job_event_type outcome;
     bc_error tmp;
-    int rc = -1;
+    int rc;
 
-    if (flags & ~(BC_BLOCK_JOB_ABORT_ASYNC | BC_BLOCK_JOB_ABORT_PIVOT))
-        return bc_set_error(err, BC_ERR_INVALID_ARG,
-                            "unsupported flags 0x%x", flags);
-    bc_wait_opts_init(&opts);
-    if (disk_and_job(conn, name, &disk, &job, err) < 0 ||
-        watch_init(&w, conn, &disk, job, &opts, err) < 0)
-        goto out;
-    update_from_job(&w, job);
-    status = bc_json_str(job, "status");
-
-    if (status && strcmp(status, "concluded") == 0) {
-        /* Left behind by a run that did not finish: just clean up. */
-        w.ending = true;
-    } else if (pivot) {
-        if (!w.type || strcmp(w.type, "mirror") != 0) {
-            bc_set_error(err, BC_ERR_INVALID_ARG, "block job '%s' is a %s "
-                         "job; only a copy can pivot", w.id,
-                         w.type ? w.type : "?");
-            goto out;
-        }
-        if (!w.ready) {
-            bc_set_error(err, BC_ERR_NOT_READY, "block job '%s' is not ready "
-                         "to pivot yet", w.id);
-            goto out;
-        }
-        remember_chain(conn, &disk, w.id);
-        if (request_end(&w, true, err) < 0)
-            goto out;
-    } else if (request_end(&w, false, err) < 0) {
-        goto out;
-    }
-
-    if ((flags & BC_BLOCK_JOB_ABORT_ASYNC) || bc_conn_is_dry_run(conn)) {
-        rc = 0;
-        goto out;
-    }
     bc_error_init(&tmp);
-    rc = watch_run(&w, job, NULL, &tmp);
+    rc = bc_block_job_end(conn, name, flags, &outcome, &tmp);
     /* A cancelled job is what was asked for here. */
-    if (rc < 0 && tmp.code == BC_ERR_ABORTED && !pivot)
-        rc = 0;
-    else if (rc < 0 && err)
+    if (rc < 0 && tmp.code == BC_ERR_ABORTED &&
+        !(flags & BC_BLOCK_JOB_ABORT_PIVOT))
+        return 0;
+    if (rc < 0 && err)
         *err = tmp;
-
- out:
-    watch_clear(&w);
-    json_object_put(job);
-    bc_disk_clear(&disk);
     return rc;
 }
 

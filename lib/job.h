@@ -7,6 +7,36 @@
 #include "disk.h"
 
 /*
+ * What a copy leaves in QEMU to be read by whichever run of the tool sees
+ * its job end: the disk's root node before the copy, the copy's node,
+ * and the old chain's nodes to close after a pivot.  It lives in QEMU as
+ * a secret object "bc-TOKEN-r" whose data is this record as JSON (a
+ * secret object is the one object every QEMU can create that holds a
+ * string and gives it back through qom-get; it holds no secret), so that
+ * it survives a killed run and goes wherever the VM goes.
+ */
+typedef struct bc_job_record {
+    char *job;              /* the job id */
+    char *root;             /* the disk's root node before the copy */
+    char *target;           /* the copy's format node, or NULL */
+    char **release;         /* nodes to delete after a pivot, parents first */
+} bc_job_record;
+
+void bc_job_record_clear(bc_job_record *rec);
+
+/* Work out the record of a copy of 'disk' into node 'target' (may be
+ * NULL) from the live graph. */
+int bc_job_record_make(bc_conn *conn, const bc_disk *disk, const char *job,
+                       const char *target, bc_job_record *rec, bc_error *err);
+
+/* Store it in QEMU (replacing one left there). */
+int bc_job_record_save(bc_conn *conn, const bc_disk *disk,
+                       const bc_job_record *rec, bc_error *err);
+
+/* Remove the record of 'disk' from QEMU, if there is one.  Best effort. */
+void bc_job_record_drop(bc_conn *conn, const bc_disk *disk);
+
+/*
  * Find the block job working on 'disk'.  Returns 1 with *job set to its
  * query-block-jobs entry (new reference), 0 when there is none, -1.
  */
@@ -18,5 +48,25 @@ int bc_job_find(bc_conn *conn, const bc_disk *disk, json_object **job,
  * Best effort: a node still in use is left alone, by QEMU's own check.
  */
 void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk);
+
+/*
+ * Settle what an earlier run left on 'disk': a copy of the tool's that
+ * ended with nobody waiting for it (when 'concluded' is true), and the
+ * old chain of a pivot whose job is gone.  Each finding is reported
+ * through the connection's warning callback.  A running job is left
+ * alone.  Fails only when QEMU cannot be asked.
+ */
+int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
+                bc_error *err);
+
+/*
+ * Wait until job 'id' (of any kind: a blockdev-create job too) has
+ * concluded or is gone, at most 'timeout_ms' (BC_ERR_TIMEOUT), or until
+ * 'interrupt_fd' (-1: none) is readable (BC_ERR_INTERRUPTED).  On
+ * success *error is QEMU's reason if the job failed (caller frees), or
+ * NULL.  The job is not dismissed.
+ */
+int bc_job_wait_concluded(bc_conn *conn, const char *id, int timeout_ms,
+                          int interrupt_fd, char **error, bc_error *err);
 
 #endif /* BC_JOB_H */

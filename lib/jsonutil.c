@@ -103,3 +103,16 @@ json_object *bc_json_array_find(json_object *array, const char *key,
     }
     return NULL;
 }
+
+size_t bc_json_len(json_object *array)
+{
+    return array && json_object_is_type(array, json_type_array)
+               ? json_object_array_length(array) : 0;
+}
+
+const char *bc_json_event_job(json_object *data)
+{
+    const char *id = bc_json_str(data, "id");
+
+    return id ? id : bc_json_str(data, "device");
+}

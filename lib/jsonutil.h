@@ -6,6 +6,7 @@
 #define BC_JSONUTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -25,6 +26,14 @@ int64_t bc_json_int(json_object *obj, const char *key, int64_t def);
 uint64_t bc_json_uint(json_object *obj, const char *key, uint64_t def);
 bool bc_json_bool(json_object *obj, const char *key, bool def);
 json_object *bc_json_get(json_object *obj, const char *key);
+
+/* The length of 'array', 0 when it is NULL or not an array: QEMU's
+ * replies are type-checked before use, never trusted. */
+size_t bc_json_len(json_object *array);
+
+/* The job an event is about: JOB_STATUS_CHANGE's "id" or BLOCK_JOB_*'s
+ * "device", or NULL. */
+const char *bc_json_event_job(json_object *data);
 
 /* The first object of 'array' whose string member 'key' is 'value'
  * (borrowed), or NULL; 'array' may be NULL or not an array. */

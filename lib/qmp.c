@@ -22,9 +22,22 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "jsonutil.h"
 #include "qmp.h"
 
 #define READ_CHUNK 65536
+
+/* Commands whose reply is still owed after their timeout passed. */
+#define MAX_LATE 8
+
+/* A command that timed out: its reply, when it comes, says whether QEMU
+ * ran it after all. */
+struct late {
+    char id[32];
+    int state;                  /* 0 owed, 1 ran, -1 refused */
+    char cls[64];
+    char desc[512];
+};
 
 struct bc_qmp {
     int fd;
@@ -41,6 +54,9 @@ struct bc_qmp {
 
     bool broken;                /* the stream cannot be trusted any more */
     unsigned long long next_id;
+    char last_id[32];           /* of the last command sent */
+    struct late late[MAX_LATE];
+    unsigned int nlate;         /* slots used, oldest overwritten */
     int version[3];
 
     bc_qmp_event *ev_head, *ev_tail;
@@ -143,7 +159,8 @@ static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
 {
     struct sockaddr_un sun;
     struct stat st;
-    int fd;
+    int64_t deadline = deadline_after(q->connect_ms);
+    int fd, e;
 
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
@@ -153,13 +170,22 @@ static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
                             path, sizeof(sun.sun_path) - 1);
     memcpy(sun.sun_path, path, strlen(path));
 
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
                                   "cannot create a socket");
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        int e = errno;
-
+    /* A listener whose backlog is full (clients queue for a monitor that
+     * another client holds) makes a non-blocking connect() fail with
+     * EAGAIN at once instead of blocking forever: try again until the
+     * deadline. */
+    while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        e = errno;
+        if (e == EINTR)
+            continue;
+        if (e == EAGAIN && bc_ms_until(deadline) > 0) {
+            poll(NULL, 0, 20);
+            continue;
+        }
         close(fd);
         /* Linux refuses a connection to a file that is not a socket. */
         if (e == ECONNREFUSED && stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
@@ -180,6 +206,11 @@ static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
         case ENOTSOCK:
             return bc_set_error(err, BC_ERR_CONNECT,
                                 "'%s' is not a socket", path);
+        case EAGAIN:
+            return bc_set_error(err, BC_ERR_BUSY,
+                                "'%s' accepts no connection within %d ms: "
+                                "clients are queueing for a monitor that "
+                                "another client holds", path, q->connect_ms);
         default:
             return bc_set_error_errno(err, BC_ERR_CONNECT, e,
                                       "cannot connect to '%s'", path);
@@ -473,6 +504,100 @@ static void queue_event(bc_qmp *q, json_object *msg)
     q->ev_count++;
 }
 
+/* A reply to a command whose timeout passed: record what it says. */
+static void record_late(bc_qmp *q, json_object *msg)
+{
+    json_object *id, *e, *v;
+    unsigned int i;
+
+    if (!json_object_object_get_ex(msg, "id", &id) ||
+        !json_object_is_type(id, json_type_string))
+        return;
+    for (i = 0; i < q->nlate && i < MAX_LATE; i++) {
+        struct late *l = &q->late[i];
+
+        if (l->state != 0 || strcmp(l->id, json_object_get_string(id)) != 0)
+            continue;
+        if (!json_object_object_get_ex(msg, "error", &e)) {
+            l->state = 1;
+            return;
+        }
+        l->state = -1;
+        v = NULL;
+        json_object_object_get_ex(e, "class", &v);
+        bc_strlcpy(l->cls, json_object_is_type(v, json_type_string)
+                               ? json_object_get_string(v) : "", sizeof(l->cls));
+        v = NULL;
+        json_object_object_get_ex(e, "desc", &v);
+        bc_strlcpy(l->desc, json_object_is_type(v, json_type_string)
+                                ? json_object_get_string(v) : "",
+                   sizeof(l->desc));
+        return;
+    }
+}
+
+/* Everything that is not the reply being waited for: events are
+ * queued, late replies recorded, anything else dropped. */
+static void route_message(bc_qmp *q, json_object *msg)
+{
+    if (json_object_object_get_ex(msg, "event", NULL))
+        queue_event(q, msg);
+    else if (json_object_object_get_ex(msg, "return", NULL) ||
+             json_object_object_get_ex(msg, "error", NULL))
+        record_late(q, msg);
+}
+
+static void owe_reply(bc_qmp *q, const char *id)
+{
+    struct late *l = &q->late[q->nlate++ % MAX_LATE];
+
+    memset(l, 0, sizeof(*l));
+    bc_strlcpy(l->id, id, sizeof(l->id));
+}
+
+int bc_qmp_late_reply(bc_qmp *q, const char *id, bc_error *err)
+{
+    unsigned int i;
+
+    for (i = 0; i < q->nlate && i < MAX_LATE; i++) {
+        struct late *l = &q->late[i];
+
+        if (strcmp(l->id, id) != 0)
+            continue;
+        if (l->state < 0)
+            return bc_set_error_qmp(err, l->cls, l->desc);
+        return l->state;
+    }
+    return 0;
+}
+
+const char *bc_qmp_last_id(const bc_qmp *q)
+{
+    return q->last_id;
+}
+
+size_t bc_qmp_drop_events(bc_qmp *q, const char *job)
+{
+    bc_qmp_event **pp = &q->ev_head, *ev;
+    size_t dropped = 0;
+
+    q->ev_tail = NULL;
+    while ((ev = *pp)) {
+        const char *id = bc_json_event_job(ev->data);
+
+        if (id && strcmp(id, job) == 0) {
+            *pp = ev->next;
+            bc_qmp_event_free(ev);
+            q->ev_count--;
+            dropped++;
+            continue;
+        }
+        q->ev_tail = ev;
+        pp = &ev->next;
+    }
+    return dropped;
+}
+
 /* ---- writing ------------------------------------------------------- */
 
 static int write_all(bc_qmp *q, const char *buf, size_t len, int64_t deadline,
@@ -644,6 +769,7 @@ int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
                             "the monitor connection is closed");
 
     snprintf(id, sizeof(id), "bc-%llu", ++q->next_id);
+    bc_strlcpy(q->last_id, id, sizeof(q->last_id));
     if (!(req = json_object_new_object()))
         return bc_set_error_oom(err);
     json_object_object_add(req, "execute", json_object_new_string(cmd));
@@ -662,14 +788,14 @@ int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
         if (rc < 0)
             goto out;
         if (rc == 0) {
-            bc_set_error(err, BC_ERR_TIMEOUT,
+            /* QEMU may still run it: the reply is owed, not lost. */
+            owe_reply(q, id);
+            bc_set_error(err, BC_ERR_NO_REPLY,
                          "QEMU did not answer '%s' within %d ms", cmd,
                          q->command_ms);
             goto out;
         }
-        if (json_object_object_get_ex(msg, "event", NULL)) {
-            queue_event(q, msg);
-        } else if (json_object_object_get_ex(msg, "return", &v)) {
+        if (json_object_object_get_ex(msg, "return", &v)) {
             if (reply_id_matches(msg, id)) {
                 if (ret)
                     *ret = json_object_get(v);
@@ -686,7 +812,8 @@ int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
                                  json_object_get_string(desc));
                 goto out;
             }
-        } else if (!json_object_object_get_ex(msg, "QMP", NULL)) {
+        } else if (!json_object_object_get_ex(msg, "QMP", NULL) &&
+                   !json_object_object_get_ex(msg, "event", NULL)) {
             q->broken = true;
             bc_set_error(err, BC_ERR_PROTOCOL,
                          "unexpected message from QEMU: %.200s",
@@ -694,7 +821,8 @@ int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
                              msg, JSON_C_TO_STRING_PLAIN));
             goto out;
         }
-        /* A stale reply to a command that timed out earlier: drop it. */
+        /* An event, or a late reply to a command that timed out. */
+        route_message(q, msg);
         json_object_put(msg);
         msg = NULL;
     }
@@ -713,8 +841,7 @@ static int read_into_queue(bc_qmp *q, int64_t deadline, bc_error *err)
     rc = read_message(q, deadline, &msg, err);
     if (rc <= 0)
         return rc;
-    if (json_object_object_get_ex(msg, "event", NULL))
-        queue_event(q, msg);
+    route_message(q, msg);
     json_object_put(msg);
     return 1;
 }
@@ -753,6 +880,11 @@ int bc_qmp_poll(bc_qmp *q, bc_error *err)
 size_t bc_qmp_pending_events(const bc_qmp *q)
 {
     return q->ev_count;
+}
+
+bool bc_qmp_has_pending(const bc_qmp *q)
+{
+    return q->ev_head || q->rpos < q->rlen;
 }
 
 bool bc_qmp_events_lost(bc_qmp *q)

@@ -76,6 +76,10 @@ int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
 int bc_qmp_next_event(bc_qmp *q, int timeout_ms, bc_qmp_event **ev,
                       bc_error *err);
 
+/* Is anything queued or read but not parsed yet?  Then poll() on the
+ * socket would wait for what is here already. */
+bool bc_qmp_has_pending(const bc_qmp *q);
+
 /* Queued events not yet taken. */
 size_t bc_qmp_pending_events(const bc_qmp *q);
 
@@ -86,5 +90,22 @@ bool bc_qmp_events_lost(bc_qmp *q);
 int bc_qmp_poll(bc_qmp *q, bc_error *err);
 
 void bc_qmp_event_free(bc_qmp_event *ev);
+
+/* The id of the last command sent ("bc-7"). */
+const char *bc_qmp_last_id(const bc_qmp *q);
+
+/*
+ * What became of a command that failed with BC_ERR_NO_REPLY: 0 while its
+ * reply is still owed, 1 once QEMU answered that it ran it, -1 with
+ * QEMU's error once QEMU answered that it refused it.
+ */
+int bc_qmp_late_reply(bc_qmp *q, const char *id, bc_error *err);
+
+/*
+ * Drop the queued events about job 'job' (JOB_STATUS_CHANGE "id",
+ * BLOCK_JOB_* "device"): they are about an earlier job of that id, once
+ * a new one is about to start.  Returns how many were dropped.
+ */
+size_t bc_qmp_drop_events(bc_qmp *q, const char *job);
 
 #endif /* BC_QMP_H */

@@ -12,6 +12,10 @@ BLOCKCOPY=${BLOCKCOPY:-$TOP/blockcopy}
 QMPC=$TESTS_DIR/helpers/qmp-client
 QEMU=${QEMU:-qemu-system-x86_64}
 QEMU_IMG=${QEMU_IMG:-qemu-img}
+# QEMU_COMPAT=deprecated-input=reject,unstable-input=reject starts every
+# VM with that -compat policy: the suite passes without x- commands and
+# without anything deprecated.
+QEMU_COMPAT=${QEMU_COMPAT:-}
 # A loaded machine may answer a new connection slowly: be patient unless
 # a test wants to see the timeout itself.
 export BLOCKCOPY_GREETING_TIMEOUT_MS=${BLOCKCOPY_GREETING_TIMEOUT_MS:-10000}
@@ -82,6 +86,7 @@ vm_start() {
     # QEMU serves one client per QMP socket, and the tool holds its socket
     # while it waits: the tests query through a second one.
     "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S \
+        ${QEMU_COMPAT:+-compat "$QEMU_COMPAT"} \
         -name "$name" -qmp "unix:$sock,server=on,wait=off" \
         -qmp "unix:$T/$name.test.qmp,server=on,wait=off" \
         "$@" >"$T/$name.log" 2>&1 &
@@ -298,4 +303,62 @@ copy_running() {
     pid=$!
     BG_PIDS+=($pid)
     wait_job_status "$vm" running
+}
+
+# proxy_start VM [qmp-proxy options]: a QMP proxy (tests/helpers/qmp-proxy)
+# in front of VM's monitor, on $T/px-VM.qmp, logging to $T/px-VM.log, for
+# the faults of timing a real QEMU does not produce by itself.  Sets $px
+# to the socket to give the tool.
+proxy_start() {
+    local vm=$1; shift
+    local i
+    px=$T/px-$vm.qmp
+    rm -f "$T/px-$vm.log"
+    "$TESTS_DIR/helpers/qmp-proxy" "$px" "$(sock "$vm")" --log "$T/px-$vm.log" \
+        "$@" >/dev/null 2>>"$T/px-$vm.err" &
+    BG_PIDS+=($!)
+    echo $! >"$T/px-$vm.pid"
+    for i in $(seq 1 200); do
+        [ -S "$px" ] && return 0
+        sleep 0.05
+    done
+    fail "qmp-proxy for $vm did not start"
+}
+
+proxy_stop() {
+    kill "$(cat "$T/px-$1.pid")" 2>/dev/null
+    wait "$(cat "$T/px-$1.pid")" 2>/dev/null
+}
+
+# proxy_wait_for VM LINE: wait (at most 30 s) until the proxy logs LINE
+# ("cmd job-complete", "fired hold blockdev-mirror 1").
+proxy_wait_for() {
+    local i
+    for i in $(seq 1 600); do
+        grep -qx -- "$2" "$T/px-$1.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "the proxy of $1 never logged '$2'"
+}
+
+# no_deleted_files VM: QEMU holds no file that was unlinked.
+no_deleted_files() {
+    local pid
+    pid=$(vm_pid "$1")
+    if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "(deleted)"; then
+        ls -l "/proc/$pid/fd" >&2
+        fail "QEMU of $1 writes into a file that was unlinked"
+    fi
+}
+
+# tool_objects VM: the tool's jobs, nodes and objects VM still has,
+# besides the nodes a pivoted disk runs on (given as further arguments).
+tool_leftovers() {
+    local vm=$1; shift
+    {
+        job_ids "$vm" | sed 's/^/job /'
+        node_names "$vm" | grep '^bc-' | sed 's/^/node /'
+        qmp "$vm" qom-list '{"path": "/objects"}' | jq -r '.[].name' |
+            grep '^bc-' | sed 's/^/object /'
+    } | grep -v -x -F "$(printf 'node %s\n' "$@" | sed 's/^node $/-/')" || true
 }

@@ -47,7 +47,7 @@ state vm1 >"$T/state.after"
 diff -u "$T/state.before" "$T/state.after" || fail "--dry-run changed the VM"
 [ ! -e "$T/dry.qcow2" ] || fail "--dry-run created the destination"
 expect_eq "$(jq -r .execute "$T/out" | tr '\n' ' ')" \
-    "blockdev-create blockdev-add blockdev-create blockdev-add blockdev-mirror " \
+    "blockdev-create blockdev-add blockdev-create blockdev-add object-add blockdev-mirror " \
     "commands"
 expect_eq "$(jq -r 'select(.execute == "blockdev-mirror") | .arguments | "\(.device) \(.target) \(.sync) \(.speed) \(."auto-dismiss")"' "$T/out")" \
     "#block$(qmp vm1 query-block | jq -r '.[0].inserted."node-name"' | sed 's/#block//') bc-drive0-t1 full 10485760 false" \

@@ -25,7 +25,7 @@ unchanged vm1 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/nokey"
 expect_grep "cannot read secret file '$T/nokey'" "$T/err"
 
 expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/key" --dry-run
-expect_eq "$(jq -c 'select(.execute == "object-add") | .arguments' "$T/out" | sort -u)" \
+expect_eq "$(jq -c 'select(.execute == "object-add" and .arguments.file) | .arguments' "$T/out" | sort -u)" \
     "{\"qom-type\":\"secret\",\"id\":\"bc-drive0-s1\",\"file\":\"$T/key\",\"format\":\"raw\"}" \
     "secret object"
 expect_eq "$(jq -r 'select(.execute == "blockdev-add" and .arguments.driver == "rbd") | .arguments."key-secret"' "$T/out")" \

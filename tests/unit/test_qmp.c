@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -451,10 +452,127 @@ START_TEST(test_command_timeout)
     ck_assert_msg(q != NULL, "%s", err.message);
     bc_qmp_set_timeouts(q, 0, 0, 150);
     ck_assert_int_eq(bc_qmp_execute(q, "never", NULL, NULL, &err), -1);
-    ck_assert_int_eq(err.code, BC_ERR_TIMEOUT);
+    ck_assert_int_eq(err.code, BC_ERR_NO_REPLY);
     ck_assert_msg(strstr(err.message, "'never'"), "%s", err.message);
     bc_qmp_free(q);
     stop_peer();
+}
+END_TEST
+
+/* A reply that comes after the command's timeout says whether QEMU ran
+ * the command after all; events around it stay queued. */
+START_TEST(test_late_reply_is_recorded)
+{
+    struct step s[] = {
+        { HELLO, 0, false, 0 },
+        { "{\"event\": \"E1\"}\r\n{\"return\": {}, \"id\": \"bc-2\"}\r\n"
+          "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}, "
+          "\"id\": \"bc-3\"}\r\n{\"return\": 4, \"id\": \"bc-4\"}\r\n",
+          0, false, 4 },
+        { NULL, 0, false, 0 }
+    };
+    bc_error err;
+    bc_qmp *q = client(s, false, &err);
+    bc_qmp_event *ev;
+
+    ck_assert_msg(q != NULL, "%s", err.message);
+    bc_qmp_set_timeouts(q, 0, 0, 100);
+    ck_assert_int_eq(bc_qmp_execute(q, "slow", NULL, NULL, &err), -1);
+    ck_assert_int_eq(err.code, BC_ERR_NO_REPLY);
+    ck_assert_str_eq(bc_qmp_last_id(q), "bc-2");
+    bc_error_init(&err);
+    ck_assert_int_eq(bc_qmp_execute(q, "refused", NULL, NULL, &err), -1);
+    ck_assert_int_eq(bc_qmp_late_reply(q, "bc-2", &err), 0);
+    bc_qmp_set_timeouts(q, 0, 0, 2000);
+    bc_error_init(&err);
+    ck_assert_int_eq(bc_qmp_execute(q, "next", NULL, NULL, &err), 0);
+    ck_assert_int_eq(bc_qmp_late_reply(q, "bc-2", &err), 1);
+    ck_assert_int_eq(bc_qmp_late_reply(q, "bc-3", &err), -1);
+    ck_assert_int_eq(err.code, BC_ERR_QMP);
+    ck_assert_str_eq(err.message, "no");
+    ck_assert_int_eq(bc_qmp_late_reply(q, "bc-9", &err), 0);
+    ck_assert_int_eq(bc_qmp_next_event(q, 0, &ev, &err), 1);
+    ck_assert_str_eq(ev->name, "E1");
+    bc_qmp_event_free(ev);
+    bc_qmp_free(q);
+    stop_peer();
+}
+END_TEST
+
+/* Before a new job of an id starts, what was queued about the old one
+ * goes; news of other jobs stays, in order. */
+START_TEST(test_drop_events_of_a_job)
+{
+    struct step s[] = {
+        { HELLO, 0, false, 0 },
+        { "{\"event\": \"JOB_STATUS_CHANGE\", \"data\": {\"id\": \"j\", "
+          "\"status\": \"null\"}}\r\n"
+          "{\"event\": \"BLOCK_JOB_COMPLETED\", \"data\": {\"device\": \"k\"}}\r\n"
+          "{\"event\": \"BLOCK_JOB_READY\", \"data\": {\"device\": \"j\"}}\r\n"
+          "{\"event\": \"RESUME\"}\r\n"
+          "{\"return\": {}, \"id\": \"bc-2\"}\r\n", 0, false, 0 },
+        { NULL, 0, false, 0 }
+    };
+    bc_error err;
+    bc_qmp *q = client(s, false, &err);
+    bc_qmp_event *ev;
+
+    ck_assert_msg(q != NULL, "%s", err.message);
+    ck_assert_int_eq(bc_qmp_execute(q, "x", NULL, NULL, &err), 0);
+    ck_assert_uint_eq(bc_qmp_pending_events(q), 4);
+    ck_assert_uint_eq(bc_qmp_drop_events(q, "j"), 2);
+    ck_assert_uint_eq(bc_qmp_pending_events(q), 2);
+    ck_assert_int_eq(bc_qmp_next_event(q, 0, &ev, &err), 1);
+    ck_assert_str_eq(ev->name, "BLOCK_JOB_COMPLETED");
+    bc_qmp_event_free(ev);
+    ck_assert_int_eq(bc_qmp_next_event(q, 0, &ev, &err), 1);
+    ck_assert_str_eq(ev->name, "RESUME");
+    bc_qmp_event_free(ev);
+    ck_assert_uint_eq(bc_qmp_drop_events(q, "j"), 0);
+    bc_qmp_free(q);
+    stop_peer();
+}
+END_TEST
+
+/* A listener whose backlog is full (clients queueing for a monitor that
+ * is held) is a busy monitor after the connect timeout, not a hang. */
+START_TEST(test_connect_to_a_full_backlog_times_out)
+{
+    char dir[] = "/tmp/bc-unit.XXXXXX", path[64];
+    struct sockaddr_un sun;
+    bc_error err;
+    bc_qmp *q;
+    int lfd, fds[16], i, n = 0;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/full.sock", dir);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, path);
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    ck_assert_int_eq(listen(lfd, 0), 0);
+    for (i = 0; i < 16; i++) {
+        fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (connect(fds[n], (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+            close(fds[n]);
+            break;
+        }
+        n++;
+    }
+    ck_assert_int_lt(n, 16);
+    q = bc_qmp_new();
+    bc_qmp_set_timeouts(q, 300, 0, 0);
+    bc_error_init(&err);
+    ck_assert_int_eq(bc_qmp_connect(q, path, &err), -1);
+    ck_assert_int_eq(err.code, BC_ERR_BUSY);
+    ck_assert_msg(strstr(err.message, "within 300 ms"), "%s", err.message);
+    bc_qmp_free(q);
+    for (i = 0; i < n; i++)
+        close(fds[i]);
+    close(lfd);
+    unlink(path);
+    rmdir(dir);
 }
 END_TEST
 
@@ -574,6 +692,9 @@ Suite *qmp_suite(void)
     tcase_add_test(tc, test_eof_between_messages);
     tcase_add_test(tc, test_oversized_message_refused_without_reading_it_all);
     tcase_add_test(tc, test_command_timeout);
+    tcase_add_test(tc, test_late_reply_is_recorded);
+    tcase_add_test(tc, test_drop_events_of_a_job);
+    tcase_add_test(tc, test_connect_to_a_full_backlog_times_out);
     tcase_add_test(tc, test_no_greeting_means_busy);
     tcase_add_test(tc, test_first_message_not_a_greeting);
     tcase_add_test(tc, test_event_queue_is_bounded);

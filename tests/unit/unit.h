@@ -11,5 +11,6 @@ Suite *size_suite(void);
 Suite *typedparams_suite(void);
 Suite *diskxml_suite(void);
 Suite *words_suite(void);
+Suite *job_suite(void);
 
 #endif /* UNIT_H */
