@@ -306,6 +306,9 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
         }
         if (err.code == BC_ERR_JOB_FAILED)
             return fail(ctx, conn, &p, "Copy failed: ", &err);
+        /* The copy ran when QEMU stopped answering: it may run still. */
+        if (err.code == BC_ERR_NO_REPLY || err.code == BC_ERR_CLOSED)
+            err.code = BC_ERR_UNCERTAIN;
         return fail(ctx, conn, &p, NULL, &err);
     }
     end_line(&p);

@@ -10,6 +10,9 @@
 #include "job.h"
 #include "jsonutil.h"
 
+/* How often a query that QEMU answers late is sent before it fails. */
+#define QUERY_TRIES 3
+
 bc_conn *bc_conn_open(const char *domain, bc_error *err)
 {
     return bc_conn_open_opts(domain, NULL, err);
@@ -105,13 +108,32 @@ void bc_conn_warn(bc_conn *conn, const char *fmt, ...)
     conn->warn_cb(buf, conn->warn_opaque);
 }
 
+/* Keep what a failed command says about the transport. */
+static int noted(bc_conn *conn, int rc, const bc_error *tmp, bc_error *err)
+{
+    if (rc < 0 && (tmp->code == BC_ERR_NO_REPLY ||
+                   tmp->code == BC_ERR_CLOSED ||
+                   tmp->code == BC_ERR_PROTOCOL))
+        conn->fault = *tmp;
+    if (rc < 0 && err && !bc_error_isset(err))
+        *err = *tmp;
+    return rc;
+}
+
 int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
                   json_object **ret, bc_error *err)
 {
-    int rc = bc_qmp_execute(conn->qmp, cmd, args, ret, err);
+    bc_error tmp;
+    int rc, tries = 0;
 
+    /* A query changes nothing: one answered late is asked again, as QEMU
+     * answers in order and will answer this one too. */
+    do {
+        bc_error_init(&tmp);
+        rc = bc_qmp_execute(conn->qmp, cmd, args, ret, &tmp);
+    } while (rc < 0 && tmp.code == BC_ERR_NO_REPLY && ++tries < QUERY_TRIES);
     json_object_put(args);
-    return rc;
+    return noted(conn, rc, &tmp, err);
 }
 
 void bc_conn_try_change(bc_conn *conn, const char *cmd, const char *key,
@@ -150,9 +172,12 @@ int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
     int rc;
 
     if (!conn->dry_run_cb) {
-        rc = bc_qmp_execute(conn->qmp, cmd, args, ret, err);
+        bc_error tmp;
+
+        bc_error_init(&tmp);
+        rc = bc_qmp_execute(conn->qmp, cmd, args, ret, &tmp);
         json_object_put(args);
-        return rc;
+        return noted(conn, rc, &tmp, err);
     }
     req = json_object_new_object();
     bc_json_add_str(req, "execute", cmd);

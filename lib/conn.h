@@ -16,6 +16,10 @@ struct bc_conn {
     bc_message_cb warn_cb;
     void *warn_opaque;
 
+    /* The last command that got no answer (no reply in time, connection
+     * closed, garbage), for a best-effort step that swallowed it. */
+    bc_error fault;
+
     /* Readable: stop waiting (bc_conn_set_interrupt_fd()), or -1. */
     int interrupt_fd;
 

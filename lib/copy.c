@@ -75,8 +75,6 @@ struct copy {
     bool exists;                /* the destination exists already */
     bool create;                /* the tool creates the image */
     char *job_id;
-    bool stale_job;             /* an ended job of the tool's is in the way */
-    bool stale_create;          /* so is an ended creation job */
     char create_id[64];
     char fmt_node[32];
     char proto_node[32];
@@ -178,18 +176,17 @@ static int check_disk(struct copy *c, const char *name, bc_error *err)
         const char *status = bc_json_str(job, "status");
 
         /* A copy of the tool's that ended, left by a run that was killed
-         * or that returned at once (--async): it is cleaned up once the
-         * new copy is known to be valid. */
-        if (id && status && !strcmp(id, c->job_id) &&
-            !strcmp(status, "concluded")) {
-            c->stale_job = true;
-        } else {
+         * or that returned at once (--async): it is settled once the new
+         * copy is known to be valid. */
+        bool stale = id && status && !strcmp(id, c->job_id) &&
+                     !strcmp(status, "concluded");
+
+        if (!stale)
             bc_set_error(err, BC_ERR_JOB_EXISTS,
                          "disk '%s' already has a block job: '%s' (%s, %s)",
                          name, id, bc_json_str(job, "type"), status);
-        }
         json_object_put(job);
-        if (!c->stale_job)
+        if (!stale)
             return -1;
     }
     return 0;
@@ -746,9 +743,7 @@ static int check_create_job(struct copy *c, bc_error *err)
     if ((rc = bc_conn_find_job(c->conn, c->create_id, &job, err)) <= 0)
         return rc;
     status = bc_json_str(job, "status");
-    if (status && strcmp(status, "concluded") == 0)
-        c->stale_create = true;
-    else
+    if (!status || strcmp(status, "concluded") != 0)
         ret = bc_set_error(err, BC_ERR_JOB_EXISTS,
                            "disk '%s' is busy: another run is creating a copy "
                            "of it (job '%s')", bc_disk_label(&c->disk),
@@ -760,15 +755,7 @@ static int check_create_job(struct copy *c, bc_error *err)
 /* Dismiss what a run that did not finish left, and its unused nodes. */
 static int clean_leftovers(struct copy *c, bc_error *err)
 {
-    if (bc_job_tidy(c->conn, &c->disk, true, err) < 0)
-        return -1;
-    if (c->stale_create) {
-        bc_conn_try_change(c->conn, "job-dismiss", "id", c->create_id);
-        bc_job_cleanup_nodes(c->conn, &c->disk);
-        bc_conn_warn(c->conn, "cleaned up block job '%s', which had ended "
-                     "without anyone waiting for it", c->create_id);
-    }
-    return 0;
+    return bc_job_tidy(c->conn, &c->disk, true, err);
 }
 
 /* End job 'id' that the copy started, and dismiss it.  False if it could
@@ -844,6 +831,9 @@ static bool roll_back(struct copy *c)
 
     if (bc_conn_is_dry_run(c->conn))
         return true;
+    /* A step QEMU did not answer (refusing is an answer: a node already
+     * gone) leaves the outcome unknown. */
+    bc_error_init(&c->conn->fault);
     for (i = c->nundo - 1; i >= 0; i--) {
         struct undo *u = &c->undo[i];
 
@@ -861,6 +851,7 @@ static bool roll_back(struct copy *c)
         case UNDO_FILE:
             if (!u->exists)
                 break;
+            sure &= !c->conn->fault.code;
             if (!sure || file_in_use(c)) {
                 sure = false;
                 break;
@@ -872,7 +863,7 @@ static bool roll_back(struct copy *c)
             break;
         }
     }
-    return sure;
+    return sure && !c->conn->fault.code;
 }
 
 /* The roll-back could not be seen through (the monitor went away, QEMU

@@ -291,6 +291,7 @@ int bc_disk_lookup(bc_conn *conn, const char *name, bc_disk *disk,
 
     if (!name || !*name)
         return bc_set_error(err, BC_ERR_INVALID_ARG, "no disk given");
+    bc_error_init(&conn->fault);
     if (bc_disks_query(conn, &disks, &n, err) < 0)
         return -1;
 
@@ -325,6 +326,12 @@ int bc_disk_lookup(bc_conn *conn, const char *name, bc_disk *disk,
     if (found == -1) {
         if (!named)
             bc_disks_name_targets(conn, disks, n);
+        /* Not found because QEMU did not answer is no usage error. */
+        if (conn->fault.code) {
+            if (err)
+                *err = conn->fault;
+            goto out;
+        }
         bc_disks_sort(disks, n);
         for (i = 0; i < n; i++)
             append(names, sizeof(names), bc_disk_label(&disks[i]));

@@ -522,7 +522,8 @@ static int read_outcome(bc_conn *conn, const bc_disk *disk, const char *id,
 }
 
 /* The job has ended as 'type': dismiss it, close the old chain after a
- * pivot, remove what the tool added, and the record. */
+ * pivot, remove what the tool added, and the record.  A step QEMU did
+ * not answer is left to the next command on the disk, which is said. */
 static void settle(bc_conn *conn, const bc_disk *disk, const char *id,
                    bool present, bc_job_event_type type,
                    const bc_job_record *rec)
@@ -530,6 +531,7 @@ static void settle(bc_conn *conn, const bc_disk *disk, const char *id,
     char *ours = bc_disk_job_id(disk);
     bool tools = ours && strcmp(ours, id) == 0;
 
+    bc_error_init(&conn->fault);
     if (present)
         bc_conn_try_change(conn, "job-dismiss", "id", id);
     if (type == BC_JOB_EVENT_PIVOTED && rec)
@@ -538,6 +540,11 @@ static void settle(bc_conn *conn, const bc_disk *disk, const char *id,
         bc_job_cleanup_nodes(conn, disk);
     if (rec)
         bc_job_record_drop(conn, disk);
+    if (conn->fault.code)
+        bc_conn_warn(conn, "block job '%s' has ended, but cleaning up after "
+                     "it did not get through (%s): the next blockcopy "
+                     "command on disk '%s' does it", id, conn->fault.message,
+                     bc_disk_label(disk));
     free(ours);
 }
 
@@ -555,6 +562,38 @@ static const char *outcome_words(bc_job_event_type type)
     default:
         return "completed";
     }
+}
+
+/*
+ * No job of the tool's runs on the disk: what a start that did not get
+ * through left (an ended creation job, nodes nothing uses, the record)
+ * goes.  A creation job that still runs is another run at work.
+ */
+static int tidy_start(bc_conn *conn, const bc_disk *disk, bool record,
+                      bc_error *err)
+{
+    json_object *job = NULL;
+    char *id = NULL;
+    const char *status;
+    int rc;
+
+    if (asprintf(&id, "bc-%s-create", disk->token) < 0)
+        return bc_set_error_oom(err);
+    rc = bc_conn_find_job(conn, id, &job, err);
+    status = bc_json_str(job, "status");
+    if (rc == 1 && status && strcmp(status, "concluded") == 0) {
+        bc_conn_try_change(conn, "job-dismiss", "id", id);
+        bc_conn_warn(conn, "cleaned up block job '%s', which had ended "
+                     "without anyone waiting for it", id);
+    }
+    if (rc == 0 || (status && strcmp(status, "concluded") == 0)) {
+        bc_job_cleanup_nodes(conn, disk);
+        if (record)
+            bc_job_record_drop(conn, disk);
+    }
+    json_object_put(job);
+    free(id);
+    return rc < 0 ? -1 : 0;
 }
 
 int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
@@ -589,22 +628,20 @@ int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
                          bc_disk_label(disk), outcome_words(type),
                          error ? ": " : "", error ? error : "");
         }
-    } else if (have == 1) {
+    } else if (have == 1 && (root = current_root(conn, disk, err)) &&
+               rec.target && !strcmp(root, rec.target)) {
         /* The job is gone: a pivot leaves the old chain open until the
          * tool closes it. */
-        if (!(root = current_root(conn, disk, err)) && bc_error_isset(err))
-            goto out;
-        if (root && rec.target && !strcmp(root, rec.target)) {
-            release_chain(conn, &rec);
-            bc_job_cleanup_nodes(conn, disk);
-            bc_job_record_drop(conn, disk);
-            bc_conn_warn(conn, "disk '%s' had pivoted to its copy with "
-                         "nobody waiting: closed its old image", 
-                         bc_disk_label(disk));
-        } else if (concluded) {
-            bc_job_cleanup_nodes(conn, disk);
-            bc_job_record_drop(conn, disk);
-        }
+        release_chain(conn, &rec);
+        bc_job_cleanup_nodes(conn, disk);
+        bc_job_record_drop(conn, disk);
+        bc_conn_warn(conn, "disk '%s' had pivoted to its copy with nobody "
+                     "waiting: closed its old image", bc_disk_label(disk));
+    } else if (bc_error_isset(err)) {
+        goto out;
+    } else if (concluded && (ret = tidy_start(conn, disk, have == 1,
+                                              err)) < 0) {
+        goto out;
     }
     ret = 0;
 
@@ -1445,8 +1482,13 @@ int bc_block_job_end(bc_conn *conn, const char *name, unsigned int flags,
                             "unsupported flags 0x%x", flags);
     bc_wait_opts_init(&opts);
     opts.until = BC_WAIT_END;
-    if (disk_and_job(conn, name, &disk, &job, err) < 0 ||
-        watch_init(&w, conn, &disk, job, &opts, err) < 0)
+    if (disk_and_job(conn, name, &disk, &job, err) < 0) {
+        /* No job to end: what a copy that never got going left goes. */
+        if (err && err->code == BC_ERR_NO_JOB)
+            bc_job_tidy(conn, &disk, true, NULL);
+        goto out;
+    }
+    if (watch_init(&w, conn, &disk, job, &opts, err) < 0)
         goto out;
 
     if (w.status == BC_JS_CONCLUDED) {
