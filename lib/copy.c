@@ -723,7 +723,7 @@ static int save_record(struct copy *c, bc_error *err)
     if (bc_job_record_make(c->conn, &c->disk, c->job_id, c->fmt_node,
                            &c->rec, err) < 0)
         return -1;
-    snprintf(id, sizeof(id), "bc-%s-r", c->disk.token);
+    bc_job_record_id(&c->disk, id, sizeof(id));
     push_undo(c, UNDO_OBJECT, id);
     return bc_job_record_save(c->conn, &c->disk, &c->rec, err);
 }

@@ -187,7 +187,7 @@ void bc_job_record_clear(bc_job_record *rec)
     memset(rec, 0, sizeof(*rec));
 }
 
-static void record_id(const bc_disk *disk, char *buf, size_t size)
+void bc_job_record_id(const bc_disk *disk, char *buf, size_t size)
 {
     snprintf(buf, size, "bc-%s-r", disk->token);
 }
@@ -264,7 +264,7 @@ int bc_job_record_save(bc_conn *conn, const bc_disk *disk,
     bc_json_add_str(data, "target", rec->target);
     bc_json_add(data, "release", rel);
 
-    record_id(disk, id, sizeof(id));
+    bc_job_record_id(disk, id, sizeof(id));
     args = json_object_new_object();
     bc_json_add_str(args, "qom-type", "secret");
     bc_json_add_str(args, "id", id);
@@ -286,7 +286,7 @@ static int record_load(bc_conn *conn, const bc_disk *disk, bc_job_record *rec,
     int ret = -1;
 
     memset(rec, 0, sizeof(*rec));
-    record_id(disk, id, sizeof(id));
+    bc_job_record_id(disk, id, sizeof(id));
     if (bc_conn_query(conn, "qom-list",
                       bc_json_add_str(json_object_new_object(), "path",
                                       "/objects"), &objects, err) < 0)
@@ -344,7 +344,7 @@ void bc_job_record_drop(bc_conn *conn, const bc_disk *disk)
 {
     char id[64];
 
-    record_id(disk, id, sizeof(id));
+    bc_job_record_id(disk, id, sizeof(id));
     bc_conn_try_change(conn, "object-del", "id", id);
 }
 

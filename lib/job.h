@@ -24,6 +24,9 @@ typedef struct bc_job_record {
 
 void bc_job_record_clear(bc_job_record *rec);
 
+/* The id of the record's object for 'disk' ("bc-drive0-r"). */
+void bc_job_record_id(const bc_disk *disk, char *buf, size_t size);
+
 /* Work out the record of a copy of 'disk' into node 'target' (may be
  * NULL) from the live graph. */
 int bc_job_record_make(bc_conn *conn, const bc_disk *disk, const char *job,
