@@ -135,6 +135,17 @@ int cli_report_on(cli_ctx *ctx, const char *prefix, const bc_error *err,
 int cli_arg_timeout(const cli_args *args, int *seconds);
 
 /* output.c */
+/*
+ * Text from QEMU, from sockets and from other processes' command lines is
+ * data: before it reaches a terminal, its control characters (C0, DEL,
+ * C1) and bytes that are not UTF-8 become "\n", "\t", "\r" or "\xHH".
+ * cli_escape_dup() returns a new string (NULL without memory);
+ * cli_safe() returns one that stays valid for the next 7 calls (NULL
+ * for NULL).
+ */
+char *cli_escape_dup(const char *text);
+const char *cli_safe(const char *text);
+void cli_safe_release(void);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a library error: message on stderr, a JSON document on stdout
@@ -143,8 +154,9 @@ int cli_report(cli_ctx *ctx, const char *prefix, const bc_error *err);
 /* With --json, print the result document of the usage error cli_error()
  * reported last, unless a JSON result said so already. */
 void cli_report_usage(cli_ctx *ctx);
-/* Print a JSON text followed by a newline on stdout. */
+/* Print a JSON text followed by a newline on stdout (or 'out'). */
 void cli_print_json(const char *json);
+void cli_fprint_json(FILE *out, const char *json);
 /* Print a json-c object that way and drop the reference. */
 struct json_object;
 void cli_print_json_obj(struct json_object *o);

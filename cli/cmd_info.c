@@ -14,9 +14,11 @@ static json_object *str_or_null(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
+/* A cell of a table: the name escaped, or "-".  Valid for the next
+ * seven cells (see cli_safe()). */
 static const char *or_dash(const char *s)
 {
-    return s && *s ? s : "-";
+    return s && *s ? cli_safe(s) : "-";
 }
 
 static void print_disk_table(bc_disk_info *disks, size_t n)
@@ -37,8 +39,8 @@ static void print_disk_table(bc_disk_info *disks, size_t n)
         for (c = 0; c < 4; c++)
             if ((int)strlen(col[c]) > w[c])
                 w[c] = (int)strlen(col[c]);
-        if (disks[i].format && (int)strlen(disks[i].format) > w[4])
-            w[4] = (int)strlen(disks[i].format);
+        if ((int)strlen(or_dash(disks[i].format)) > w[4])
+            w[4] = (int)strlen(or_dash(disks[i].format));
     }
     printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], head[0], w[1],
            head[1], w[2], head[2], w[3], head[3], w[4], head[4], w[5], head[5],
@@ -142,9 +144,9 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
             char pid[16];
 
             snprintf(pid, sizeof(pid), doms[i].pid ? "%d" : "-", doms[i].pid);
-            printf("%-20s %-8s %s\n", doms[i].name ? doms[i].name : "-", pid,
-                   doms[i].address ? doms[i].address
-                                   : doms[i].note ? doms[i].note : "-");
+            printf("%-20s %-8s %s\n", or_dash(doms[i].name), pid,
+                   or_dash(doms[i].address ? doms[i].address
+                                           : doms[i].note));
         }
     }
     bc_domains_free(doms, n);

@@ -66,7 +66,7 @@ static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
         cli_print_json_obj(o);
     } else if (rc == 0) {
         if (!raw && !ctx->quiet)
-            printf("No current block job for %s\n", disk);
+            printf("No current block job for %s\n", cli_safe(disk));
     } else if (raw) {
         printf(" type=%s\n bandwidth=%llu\n cur=%llu\n end=%llu\n",
                job_label(info.type), info.bandwidth, info.cur, info.end);
@@ -78,7 +78,7 @@ static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
                    info.bandwidth, (double)info.bandwidth / (1024 * 1024));
         printf("\n");
         if (info.error)
-            printf("Failed: %s\n", info.error);
+            printf("Failed: %s\n", cli_safe(info.error));
     }
     bc_job_info_clear(&info);
     return CLI_OK;
@@ -243,11 +243,13 @@ int cli_cmd_jobs(cli_ctx *ctx, const cli_args *args)
             snprintf(pct, sizeof(pct), "%d %%",
                      cli_percent(jobs[i].cur, jobs[i].end));
             printf("%-12s %-20s %-8s %-10s %8s  %s\n",
-                   jobs[i].disk ? jobs[i].disk : "-", jobs[i].id,
-                   jobs[i].type ? jobs[i].type : "?",
-                   jobs[i].status ? jobs[i].status : "?", pct, speed);
+                   jobs[i].disk ? cli_safe(jobs[i].disk) : "-",
+                   cli_safe(jobs[i].id),
+                   jobs[i].type ? cli_safe(jobs[i].type) : "?",
+                   jobs[i].status ? cli_safe(jobs[i].status) : "?", pct,
+                   speed);
             if (jobs[i].error)
-                printf("%-12s %s\n", "", jobs[i].error);
+                printf("%-12s %s\n", "", cli_safe(jobs[i].error));
         }
     }
 

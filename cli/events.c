@@ -116,30 +116,32 @@ static void describe(FILE *out, const char *domain, const event_copy *e,
     const char *what = job_label(str(e->data, "type"));
     const char *error = str(e->data, "error");
 
-    fprintf(out, "[%s] ", domain);
+    fprintf(out, "[%s] ", cli_safe(domain));
     if (!strcmp(e->name, "SHUTDOWN")) {
         const char *reason = str(e->data, "reason");
 
         fprintf(out, "the VM shut down%s%s%s\n", reason ? " (" : "",
-                reason ? reason : "", reason ? ")" : "");
+                reason ? cli_safe(reason) : "", reason ? ")" : "");
         return;
     }
     if (disk)
-        fprintf(out, "%s: ", disk);
+        fprintf(out, "%s: ", cli_safe(disk));
     else
-        fprintf(out, "job '%s': ", id ? id : "?");
+        fprintf(out, "job '%s': ", id ? cli_safe(id) : "?");
     if (!strcmp(e->name, "BLOCK_JOB_READY"))
         fprintf(out, "%s ready, now in mirroring phase\n", what);
     else if (!strcmp(e->name, "BLOCK_JOB_COMPLETED") && error)
-        fprintf(out, "%s failed: %s\n", what, error);
+        fprintf(out, "%s failed: %s\n", what, cli_safe(error));
     else if (!strcmp(e->name, "BLOCK_JOB_COMPLETED"))
         fprintf(out, "%s completed\n", what);
     else if (!strcmp(e->name, "BLOCK_JOB_CANCELLED"))
         fprintf(out, "%s cancelled\n", what);
     else
         fprintf(out, "%s: I/O error on %s (action: %s)\n", what,
-                str(e->data, "operation") ? str(e->data, "operation") : "?",
-                str(e->data, "action") ? str(e->data, "action") : "?");
+                str(e->data, "operation") ? cli_safe(str(e->data, "operation"))
+                                          : "?",
+                str(e->data, "action") ? cli_safe(str(e->data, "action"))
+                                       : "?");
 }
 
 static void describe_json(FILE *out, const char *domain, const event_copy *e,
@@ -154,8 +156,8 @@ static void describe_json(FILE *out, const char *domain, const event_copy *e,
     if (disk)
         json_object_object_add(o, "disk", json_object_new_string(disk));
     json_object_object_add(o, "data", json_object_get(e->data));
-    fprintf(out, "%s\n", json_object_to_json_string_ext(
-                             o, JSON_C_TO_STRING_PLAIN));
+    cli_fprint_json(out, json_object_to_json_string_ext(
+                                 o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
 }
 
@@ -171,14 +173,15 @@ static void describe_lost(FILE *out, cli_ctx *ctx, const bc_error *err)
                                json_object_new_string("disconnected"));
         json_object_object_add(o, "error",
                                json_object_new_string(err->message));
-        fprintf(out, "%s\n", json_object_to_json_string_ext(
+        cli_fprint_json(out, json_object_to_json_string_ext(
                                  o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
     } else if (err->code == BC_ERR_CLOSED) {
-        fprintf(out, "[%s] QEMU went away: disconnected\n", ctx->domain);
+        fprintf(out, "[%s] QEMU went away: disconnected\n",
+                cli_safe(ctx->domain));
     } else {
         fprintf(out, "[%s] the monitor connection broke (%s): disconnected\n",
-                ctx->domain, err->message);
+                cli_safe(ctx->domain), cli_safe(err->message));
     }
 }
 

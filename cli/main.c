@@ -76,5 +76,6 @@ int main(int argc, char **argv)
     }
     if (fflush(stdout) != 0 && status == CLI_OK)
         status = CLI_FAILED;
+    cli_safe_release();
     return status;
 }

@@ -17,16 +17,112 @@
 static char last_error[1024];
 static bool last_error_in_json;
 
+/* The length of the UTF-8 sequence at s, or 0 if it is not a valid one
+ * (overlong forms, surrogates and code points past U+10FFFF count as
+ * invalid). */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+/* Does the character at s (of length n) do anything on a terminal: a C0
+ * or C1 control, DEL, or a byte that is no character at all? */
+static bool unprintable(const unsigned char *s, size_t n)
+{
+    return n == 0 || (n == 1 && (s[0] < 0x20 || s[0] == 0x7f)) ||
+           (n == 2 && s[0] == 0xc2 && s[1] < 0xa0);
+}
+
+char *cli_escape_dup(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    char *out, *o;
+    size_t n;
+
+    /* At worst every byte becomes "\xHH". */
+    if (!(out = o = malloc(strlen((const char *)s) * 4 + 1)))
+        return NULL;
+    while (*s) {
+        n = utf8_len(s);
+        if (!unprintable(s, n)) {
+            memcpy(o, s, n);
+            o += n;
+            s += n;
+            continue;
+        }
+        n = n ? n : 1;
+        for (; n > 0; n--, s++) {
+            switch (*s) {
+            case '\n': o += sprintf(o, "\\n"); break;
+            case '\t': o += sprintf(o, "\\t"); break;
+            case '\r': o += sprintf(o, "\\r"); break;
+            default: o += sprintf(o, "\\x%02x", *s); break;
+            }
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Escaped copies live in a small ring, so that one printf() can show a
+ * few of them; each is freed when its slot comes round again. */
+#define SAFE_SLOTS 8
+static char *safe_ring[SAFE_SLOTS];
+static unsigned safe_next;
+
+const char *cli_safe(const char *text)
+{
+    char **slot = &safe_ring[safe_next++ % SAFE_SLOTS];
+
+    if (!text)
+        return NULL;
+    free(*slot);
+    if (!(*slot = cli_escape_dup(text)))
+        return "?";
+    return *slot;
+}
+
+void cli_safe_release(void)
+{
+    size_t i;
+
+    for (i = 0; i < SAFE_SLOTS; i++) {
+        free(safe_ring[i]);
+        safe_ring[i] = NULL;
+    }
+}
+
 void cli_warn(const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    fflush(stdout);
-    fputs("warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fflush(stdout);
+    fprintf(stderr, "warning: %s\n", cli_safe(msg));
 }
 
 void cli_warning_cb(const char *msg, void *opaque)
@@ -39,9 +135,25 @@ void cli_warning_cb(const char *msg, void *opaque)
 
 void cli_print_json(const char *json)
 {
-    fputs(json, stdout);
-    fputc('\n', stdout);
-    fflush(stdout);
+    cli_fprint_json(stdout, json);
+}
+
+void cli_fprint_json(FILE *out, const char *json)
+{
+    const unsigned char *s = (const unsigned char *)json;
+
+    /* json-c escapes C0 controls only; DEL and C1 controls get the same
+     * \u escapes, which read back as the same string. */
+    for (; *s; s++) {
+        if (*s == 0x7f)
+            fputs("\\u007f", out);
+        else if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] < 0xa0)
+            fprintf(out, "\\u%04x", *++s);
+        else
+            putc(*s, out);
+    }
+    putc('\n', out);
+    fflush(out);
 }
 
 void cli_print_json_obj(json_object *o)
@@ -80,7 +192,7 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
     last_error_in_json = false;
     fflush(stdout);
-    fprintf(stderr, "error: %s\n", last_error);
+    fprintf(stderr, "error: %s\n", cli_safe(last_error));
 }
 
 void cli_report_usage(cli_ctx *ctx)
@@ -114,7 +226,7 @@ int cli_report_on(cli_ctx *ctx, const char *prefix, const bc_error *err,
     if (err->code == BC_ERR_UNCERTAIN && conn)
         fprintf(stderr, "hint: 'blockcopy job %s %s' shows what QEMU has "
                 "now; add --wait to see it end, or --abort to end it\n",
-                bc_conn_get_address(conn), disk);
+                cli_safe(bc_conn_get_address(conn)), cli_safe(disk));
     return status;
 }
 

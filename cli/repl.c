@@ -357,8 +357,8 @@ static void list_completions(repl *r, const cli_completion *c)
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         cols = ws.ws_col;
     for (i = 0; i < c->n; i++)
-        if (strlen(c->items[i] + c->show_from) > w)
-            w = strlen(c->items[i] + c->show_from);
+        if (strlen(cli_safe(c->items[i] + c->show_from)) > w)
+            w = strlen(cli_safe(c->items[i] + c->show_from));
     per_row = (size_t)cols / (w + 2);
     if (per_row == 0)
         per_row = 1;
@@ -367,7 +367,7 @@ static void list_completions(repl *r, const cli_completion *c)
     for (i = 0; i < c->n; i++)
         fprintf(out, "%-*s%s", (int)(i % per_row == per_row - 1 ||
                                      i == c->n - 1 ? 0 : w + 2),
-                c->items[i] + c->show_from,
+                cli_safe(c->items[i] + c->show_from),
                 i % per_row == per_row - 1 || i == c->n - 1 ? "\n" : "");
     fclose(out);
     print_above(r, text, true);

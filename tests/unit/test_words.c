@@ -174,6 +174,42 @@ START_TEST(test_quote_word_round_trip)
 }
 END_TEST
 
+/* What reaches a terminal from a name or a QEMU message. */
+START_TEST(test_escape_controls)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        { "vda", "vda" },
+        { "", "" },
+        { "vm\x1b]0;owned\x07", "vm\\x1b]0;owned\\x07" },
+        { "a\nerror: fake", "a\\nerror: fake" },
+        { "tab\there\r", "tab\\there\\r" },
+        { "del\x7f", "del\\x7f" },
+        /* C1 controls, CSI among them, as UTF-8 and as lone bytes. */
+        { "x\xc2\x9b" "31m", "x\\xc2\\x9b31m" },
+        { "x\x9b" "31m", "x\\x9b31m" },
+        /* Printable UTF-8 passes; broken or overlong sequences do not. */
+        { "gro\xc3\x9f \xe2\x82\xac \xf0\x9f\x92\xbe", "gro\xc3\x9f \xe2\x82\xac \xf0\x9f\x92\xbe" },
+        { "\xc2\xa0nbsp", "\xc2\xa0nbsp" },
+        { "\xc3(", "\\xc3(" },
+        { "\xc0\xaf", "\\xc0\\xaf" },
+        { "\xed\xa0\x80", "\\xed\\xa0\\x80" },
+        { "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },
+        { "end\xe2\x82", "end\\xe2\\x82" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = cli_escape_dup(cases[i].in);
+
+        ck_assert_str_eq(got, cases[i].out);
+        ck_assert_str_eq(cli_safe(cases[i].in), cases[i].out);
+        free(got);
+    }
+    ck_assert_ptr_null(cli_safe(NULL));
+    cli_safe_release();
+}
+END_TEST
+
 Suite *words_suite(void)
 {
     Suite *s = suite_create("words");
@@ -188,6 +224,7 @@ Suite *words_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_many_words);
     tcase_add_test(tc, test_quote_word_round_trip);
+    tcase_add_test(tc, test_escape_controls);
     suite_add_tcase(s, tc);
     return s;
 }
