@@ -150,6 +150,10 @@ static const cli_opt connect_opts[] = {
 static const cli_opt complete_opts[] = {
     { "line", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "LINE",
       "a command line up to the cursor, without the program name", 0, NULL },
+    { "null", CLI_OPT_BOOL, 0, NULL,
+      "end each word with a NUL byte instead of a newline and print them "
+      "raw, after a first word telling what they are: 'files' or 'words'",
+      0, NULL },
     { NULL, 0, 0, NULL, NULL, 0, NULL }
 };
 
@@ -221,8 +225,8 @@ const cli_cmd cli_commands[] = {
     /* Not listed: what Tab offers, for completion scripts and tests. */
     { "__complete", "Hidden",
       "print the completions of a command line",
-      "Print the words that can complete the last word of LINE, one a line, "
-      "as Tab does in the shell.",
+      "Print the words that can complete the last word of LINE, one a line "
+      "with control characters escaped, as Tab does in the shell.",
       cli_cmd_complete, complete_opts, false },
     { NULL, NULL, NULL, NULL, NULL, NULL, false }
 };

@@ -203,10 +203,12 @@ static int add_disks(cli_ctx *ctx, cli_completion *c, const char *domain)
                                     disks[i].drive, disks[i].node };
             size_t k;
 
-            /* QEMU names the nodes of -drive disks "#blockNNN": they
-             * change from one run to the next, no one types them. */
+            /* QEMU names the nodes of -drive disks "#blockNNN" and
+             * devices without an id by their QOM path: no one types
+             * those. */
             for (k = 0; k < 4 && rc == 0; k++)
-                if (names[k] && names[k][0] && names[k][0] != '#')
+                if (names[k] && names[k][0] && names[k][0] != '#' &&
+                    names[k][0] != '/')
                     rc = add(c, "", names[k]);
         }
         bc_disks_free(disks, n);
@@ -301,13 +303,21 @@ static int add_values(cli_ctx *ctx, cli_completion *c, const cli_opt *o,
     return 0;
 }
 
-static int add_options(cli_completion *c, const cli_cmd *cmd, const bool *set)
+/* The command's options not given yet, and, on the command line, the
+ * global ones, which may follow the command too. */
+static int add_options(cli_ctx *ctx, cli_completion *c, const cli_cmd *cmd,
+                       const bool *set)
 {
     int i;
 
     for (i = 0; cmd->opts[i].name; i++)
         if (!set[i] && !cmd->opts[i].alias_of &&
             add(c, "--", cmd->opts[i].name) < 0)
+            return -1;
+    for (i = 0; global_opts[i] && !ctx->shell; i++)
+        if (strcmp(global_opts[i], "--help") &&
+            strcmp(global_opts[i], "--version") &&
+            add(c, "", global_opts[i]) < 0)
             return -1;
     return 0;
 }
@@ -368,16 +378,21 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
         if (pending == -2)
             return add_paths(c, "");
         if (partial[0] == '-') {
+            const cli_cmd *copy = cli_find_command("copy");
+
             for (k = 0; global_opts[k]; k++)
                 if (add(c, "", global_opts[k]) < 0)
                     return -1;
-            return 0;
+            /* The default command's options may come first. */
+            return ctx->shell ? 0 : add_options(ctx, c, copy, set);
         }
         if (add_commands(ctx, c) < 0)
             return -1;
         /* "blockcopy vm1 vda ..." is a copy: on the command line, VM
-         * names come first too. */
-        return ctx->shell ? 0 : add_domains(c);
+         * names come first too, or with -s the disks of its VM. */
+        if (ctx->shell)
+            return 0;
+        return socket ? add_disks(ctx, c, socket) : add_domains(c);
     }
 
     cmd = cli_find_command(w[i]);
@@ -428,8 +443,8 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
     }
 
     /* Positional words fill the positional options not given by name, as
-     * cli_parse_args() does: after 'connect', DOMAIN comes from the shell
-     * unless the words are more than fit without it.  A partial word
+     * cli_parse_args() does: with -s, or after 'connect', DOMAIN comes
+     * from there unless the words are more than fit without it.  A partial word
      * counts as one unless it may become an option. */
     for (k = 0; k < CLI_MAX_OPTS && cmd->opts[k].name; k++)
         if ((cmd->opts[k].flags & CLI_OPT_POSITIONAL) && !set[k]) {
@@ -438,7 +453,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
             order[nslots++] = k;
         }
     k = npos + (partial[0] && partial[0] != '-');
-    if (ctx->domain && domain_slot >= 0 && k <= nslots - 1) {
+    if ((ctx->domain || socket) && domain_slot >= 0 && k <= nslots - 1) {
         memmove(&order[domain_slot], &order[domain_slot + 1],
                 sizeof(order[0]) * (size_t)(nslots - domain_slot - 1));
         nslots--;
@@ -452,7 +467,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
         if ((cmd->opts[k].flags & CLI_OPT_DOMAIN) && value[k])
             domain = value[k];
     if (!domain)
-        domain = ctx->domain ? ctx->domain : socket;
+        domain = socket ? socket : ctx->domain;
 
     if (pending == -2)
         return add_paths(c, "");
@@ -464,7 +479,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
         int idx, rc;
 
         if (partial[1] != '-' || !eq)
-            return add_options(c, cmd, set);
+            return add_options(ctx, c, cmd, set);
         idx = opt_index(cmd, partial + 2, (size_t)(eq - partial - 2));
         if (idx < 0 || cmd->opts[idx].type == CLI_OPT_BOOL)
             return 0;
@@ -477,7 +492,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
     if (npos < nslots)
         return add_values(ctx, c, &cmd->opts[order[npos]], "", domain);
     /* Every positional is there: what is left are options. */
-    return partial[0] ? 0 : add_options(c, cmd, set);
+    return partial[0] ? 0 : add_options(ctx, c, cmd, set);
 }
 
 int cli_complete(cli_ctx *ctx, const char *line, cli_completion *c)
@@ -509,6 +524,7 @@ int cli_complete(cli_ctx *ctx, const char *line, cli_completion *c)
 int cli_cmd_complete(cli_ctx *ctx, const cli_args *args)
 {
     const char *line = cli_arg(args, "line");
+    bool null = cli_flag(args, "null");
     cli_completion c;
     size_t i;
 
@@ -517,8 +533,17 @@ int cli_cmd_complete(cli_ctx *ctx, const cli_args *args)
         cli_error("out of memory");
         return CLI_FAILED;
     }
-    for (i = 0; i < c.n; i++)
-        printf("%s\n", c.items[i]);
+    /* A completion script gets the words as they are, to quote them
+     * itself (a name may hold anything but NUL); people get them
+     * escaped, one a line. */
+    if (null)
+        printf("%s%c", c.paths ? "files" : "words", '\0');
+    for (i = 0; i < c.n; i++) {
+        if (null)
+            printf("%s%c", c.items[i], '\0');
+        else
+            printf("%s\n", cli_safe(c.items[i]));
+    }
     cli_completion_release(&c);
     return CLI_OK;
 }

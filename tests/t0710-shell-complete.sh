@@ -48,11 +48,12 @@ complete "disks --domain bccomplete" "$VM"
 complete "copy $VM vda --wa" --wait
 complete "copy $VM vda --p" --pivot --print-xml
 complete "job $VM vda --pivot --" --abort --async --bandwidth --bytes \
-    --finish --info --raw --timeout --verbose --wait
+    --finish --info --json --quiet --raw --socket --timeout --verbose --wait
 complete "copy $VM vda /x --wait " --async --bandwidth --blockdev --buf-size \
     --bytes --dest-is-zero --dry-run --finish --format --granularity \
-    --pivot --print-xml --raw --reuse-external --secret-file --shallow \
-    --synchronous-writes --timeout --transient-job --verbose --xml
+    --json --pivot --print-xml --quiet --raw --reuse-external --secret-file \
+    --shallow --socket --synchronous-writes --timeout --transient-job \
+    --verbose --xml
 
 # Option values.
 complete "copy $VM vda /x --format q" qcow2 qed

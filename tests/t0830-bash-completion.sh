@@ -18,10 +18,16 @@ PATH=$TOP:$PATH
 expect_eq "$(complete -p blockcopy)" "complete -F _blockcopy blockcopy" "complete -p blockcopy"
 
 # comp WORD...: what Tab offers for the last word, sorted, one a line.
+# The words are bash's: "--opt=value" is "--opt" "=" "value".
 comp() {
+    local w prev=
     COMP_WORDS=("$@")
     COMP_CWORD=$(($# - 1))
-    COMP_LINE="$*"
+    COMP_LINE=
+    for w in "$@"; do
+        [[ -n $COMP_LINE && $w != = && $prev != = ]] && COMP_LINE+=" "
+        COMP_LINE+=$w prev=$w
+    done
     COMP_POINT=${#COMP_LINE}
     COMPREPLY=()
     _blockcopy
@@ -50,8 +56,10 @@ offers "$(echo "$commands")" blockcopy help ""
 
 # Options: the command's own, from the table.
 offers "--bandwidth --blockdev --buf-size --bytes" blockcopy copy --b
-offers "--path --pivot" blockcopy job "$name" vda --p
-want=$(blockcopy --json help copy | jq -r '.commands[0].options[].name | "--" + .')
+offers "--pivot" blockcopy job "$name" vda --p
+# Not --domain: the VM is on the line already.
+want=$(blockcopy --json help copy |
+    jq -r '.commands[0].options[] | select(.name != "domain" and (.["alias-of"] | not)) | "--" + .name')
 offers "$want --socket --json --quiet" blockcopy copy "$name" --
 offers "--format" blockcopy "$name" vda --fo
 offers "--stop-on-error --socket --json --quiet" blockcopy shell --
@@ -67,11 +75,13 @@ offers "$name" blockcopy jobs "${name%-vm}"
 offers "$name" blockcopy job --domain "${name%-vm}"
 
 # Disk names of the VM on the line, or of -s's monitor.
-offers "vda sda" blockcopy "$name" ""
-offers "vda sda" blockcopy copy "$name" ""
-offers "vda" blockcopy job "$name" v
+# Target names, device and drive ids; not QOM paths.
+disks="vda sda virtio-disk0 drive0 drive1"
+offers "$disks" blockcopy "$name" ""
+offers "$disks" blockcopy copy "$name" ""
+offers "vda virtio-disk0" blockcopy job "$name" v
 offers "sda" blockcopy job --domain "$name" --disk s
-offers "vda sda" blockcopy -s "$(sock "$name")" job ""
+offers "$disks" blockcopy -s "$(sock "$name")" job ""
 includes sda blockcopy -s "$(sock "$name")" ""
 
 # Files: DEST, --xml, -s.
@@ -81,5 +91,43 @@ offers "$T/run" blockcopy -s "$T/ru"
 
 # Nothing to offer: values that are numbers, words past the last slot.
 offers "" blockcopy "$name" vda /x --bandwidth ""
-offers "" blockcopy list ""
+offers "--json --quiet --socket" blockcopy list ""
+
+# Names are data.  A process that calls itself QEMU, named to run a command
+# when a shell evaluates the name, is offered quoted, and Tab runs nothing:
+# neither for a process of the caller's nor for one of another user.
+evil='vm$(touch '$T'/pwned)`touch '$T'/pwned`;touch '$T/pwned$'\e[31m'
+fake_vm() {
+    local sock=$1; shift
+    "$@" bash -c 'exec -a qemu-system-x86_64 python3 -c "import time; time.sleep(600)" \
+        -name "$0" -qmp "unix:$1,server=on"' "$evil" "$sock" &
+    BG_PIDS+=($!)
+}
+fake_vm "$T/evil.qmp"
+mkdir -m 1777 "$T/other"
+chmod 755 "$T"
+fake_vm "$T/other/evil.qmp" setpriv --reuid=65534 --regid=65534 --clear-groups
+sleep 0.5
+printf -v quoted '%q' "$evil"
+includes "$quoted" blockcopy "vm"
+includes "$quoted" blockcopy jobs "vm"
+[ -e "$T/pwned" ] && fail "completing a VM name ran a command"
+# What Tab put on the line reads back as the name itself.
+eval "set -- $quoted"
+expect_eq "$1" "$evil" "the offered word, read by bash"
+[ -e "$T/pwned" ] && fail "the offered word ran a command"
+
+# The same for names a monitor gives: its disks (a QEMU device id has no
+# '/', so the command works in the current directory).
+cd "$T" || fail "cd"
+proxy_start "$name" --rename "virtio-disk0=disk\$(touch pwned)"$'\e'
+printf -v quoted '%q' "disk\$(touch pwned)"$'\e'
+includes "$quoted" blockcopy -s "$px" job ""
+includes "$quoted" blockcopy job "$px" ""
+[ -e "$T/pwned" ] && fail "completing a disk name ran a command"
+
+# Escaped for people: __complete without --null.
+blockcopy __complete -- "vm" >"$T/out" || fail "__complete"
+grep -q $'\e' "$T/out" && fail "__complete printed a raw escape character"
+grep -qF 'vm$(touch' "$T/out" || fail "__complete did not print the name"
 exit 0
