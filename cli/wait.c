@@ -295,6 +295,12 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
     cli_signals_default();
 
     if (rc < 0) {
+        if (err.code == BC_ERR_DEST_CHANGED) {
+            /* The copy cannot be what was asked for: end it. */
+            end_line(&p);
+            cli_error("%s", err.message);
+            return abort_job(ctx, conn, &p, async_abort, want);
+        }
         if (err.code == BC_ERR_TIMEOUT || err.code == BC_ERR_INTERRUPTED) {
             ctx->last_signal = cli_signals_take(ctx);
             return abort_job(ctx, conn, &p, async_abort,

@@ -61,6 +61,8 @@ typedef enum {
     BC_ERR_UNCERTAIN,       /* what happened is not known for sure: the
                                message says what is known and which
                                command settles it */
+    BC_ERR_DEST_CHANGED,    /* the destination's path no longer shows the
+                               file the copy writes: no pivot was asked */
 } bc_error_code;
 
 /*

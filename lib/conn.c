@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "fdset.h"
 #include "graph.h"
 #include "job.h"
 #include "jsonutil.h"
@@ -133,6 +134,8 @@ int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
         rc = bc_qmp_execute(conn->qmp, cmd, args, ret, &tmp);
     } while (rc < 0 && tmp.code == BC_ERR_NO_REPLY && ++tries < QUERY_TRIES);
     json_object_put(args);
+    if (rc == 0 && ret && strcmp(cmd, "query-fdsets") != 0)
+        bc_fdset_name_files(conn, *ret);
     return noted(conn, rc, &tmp, err);
 }
 
@@ -168,6 +171,12 @@ int bc_conn_find_job(bc_conn *conn, const char *id, json_object **job,
 int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
                    json_object **ret, bc_error *err)
 {
+    return bc_conn_change_fd(conn, cmd, args, -1, ret, err);
+}
+
+int bc_conn_change_fd(bc_conn *conn, const char *cmd, json_object *args,
+                      int fd, json_object **ret, bc_error *err)
+{
     json_object *req;
     int rc;
 
@@ -175,7 +184,7 @@ int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
         bc_error tmp;
 
         bc_error_init(&tmp);
-        rc = bc_qmp_execute(conn->qmp, cmd, args, ret, &tmp);
+        rc = bc_qmp_execute_fd(conn->qmp, cmd, args, fd, ret, &tmp);
         json_object_put(args);
         return noted(conn, rc, &tmp, err);
     }

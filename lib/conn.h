@@ -33,8 +33,9 @@ struct bc_conn {
     char *alias_disk;
 };
 
-/* Run a command that only reads state.  *ret as bc_qmp_execute().  Takes
- * over the reference to 'args'. */
+/* Run a command that only reads state.  *ret as bc_qmp_execute(), with
+ * the files QEMU knows as "/dev/fdset/N" named by their paths (see
+ * fdset.h).  Takes over the reference to 'args'. */
 int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
                   json_object **ret, bc_error *err);
 
@@ -45,6 +46,10 @@ int bc_conn_query(bc_conn *conn, const char *cmd, json_object *args,
  */
 int bc_conn_change(bc_conn *conn, const char *cmd, json_object *args,
                    json_object **ret, bc_error *err);
+/* The same, passing descriptor 'fd' with the command (see
+ * bc_qmp_execute_fd()). */
+int bc_conn_change_fd(bc_conn *conn, const char *cmd, json_object *args,
+                      int fd, json_object **ret, bc_error *err);
 
 /*
  * A clean-up step with one string argument ("job-dismiss" "id" ID):

@@ -2,7 +2,8 @@
  * The copy engine: bc_block_copy().
  *
  * Everything that can be checked without changing the VM is checked
- * first.  Then the destination is created and opened through QMP and the
+ * first.  Then the destination is created (a local file by the tool
+ * itself, handed to QEMU as a descriptor) and opened through QMP and the
  * mirror job started; if any of that fails, what was added is removed
  * again, so a failed call leaves the VM and the file system as they were.
  */
@@ -12,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "diskxml.h"
+#include "fdset.h"
 #include "job.h"
 #include "jsonutil.h"
 
@@ -43,7 +46,8 @@ static const bc_typed_param_spec copy_params[] = {
  * came), undoing it is safe, as QEMU refuses to delete what is not there.
  */
 typedef enum {
-    UNDO_FILE,              /* the file QEMU created for the copy */
+    UNDO_FILE,              /* the file the tool created for the copy */
+    UNDO_FDSET,             /* the fd set that hands it to QEMU */
     UNDO_OBJECT,            /* a secret object, or the record */
     UNDO_NODE,              /* a block node */
     UNDO_CREATE,            /* a blockdev-create job */
@@ -53,7 +57,7 @@ typedef enum {
 struct undo {
     undo_kind kind;
     char name[64];          /* node, object or job id */
-    dev_t dev;              /* UNDO_FILE: the file QEMU made, if it did */
+    dev_t dev;              /* UNDO_FILE: the file made, if it was */
     ino_t ino;
     bool exists;
 };
@@ -79,6 +83,11 @@ struct copy {
     char fmt_node[32];
     char proto_node[32];
     char secret_id[32];
+
+    int fd;                     /* the local destination, or -1 */
+    struct stat st;             /* what 'fd' is */
+    char file_name[64];         /* what QEMU opens: "/dev/fdset/N" or the
+                                 * path */
 
     bool added_secret;
     bc_job_record rec;
@@ -363,14 +372,18 @@ static int mirror_has_target_is_zero(bc_conn *conn, bool *has, bc_error *err)
     return 0;
 }
 
-/* Pick node names that are not in use yet: "bc-TOKEN-tN", "bc-TOKEN-fN". */
+/* Pick node names that are not in use yet: "bc-TOKEN-tN", "bc-TOKEN-fN",
+ * nor named by an fd set QEMU still lists. */
 static int choose_node_names(struct copy *c, bc_error *err)
 {
-    json_object *nodes = NULL;
+    json_object *nodes = NULL, *fdsets = NULL;
     int gen;
 
-    if (bc_conn_named_nodes(c->conn, &nodes, err) < 0)
+    if (bc_conn_named_nodes(c->conn, &nodes, err) < 0 ||
+        bc_conn_query(c->conn, "query-fdsets", NULL, &fdsets, err) < 0) {
+        json_object_put(nodes);
         return -1;
+    }
     for (gen = 1; gen < 1000; gen++) {
         snprintf(c->fmt_node, sizeof(c->fmt_node), "bc-%s-t%d",
                  c->disk.token, gen);
@@ -379,10 +392,12 @@ static int choose_node_names(struct copy *c, bc_error *err)
         snprintf(c->secret_id, sizeof(c->secret_id), "bc-%s-s%d",
                  c->disk.token, gen);
         if (!bc_json_array_find(nodes, "node-name", c->fmt_node) &&
-            !bc_json_array_find(nodes, "node-name", c->proto_node))
+            !bc_json_array_find(nodes, "node-name", c->proto_node) &&
+            !bc_fdset_names_node(fdsets, c->proto_node))
             break;
     }
     json_object_put(nodes);
+    json_object_put(fdsets);
     if (gen == 1000)
         return bc_set_error(err, BC_ERR_INTERNAL,
                             "no free node name for disk '%s'", c->disk.token);
@@ -466,6 +481,94 @@ static int add_thing(struct copy *c, undo_kind kind, const char *name,
     return -1;
 }
 
+/* The uid and gid QEMU runs as, at the other end of the monitor socket:
+ * those of its process now, as it may have dropped root (-run-with
+ * user=) after it made the socket. */
+static void qemu_owner(struct copy *c, uid_t *uid, gid_t *gid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    char proc[32];
+    struct stat st;
+
+    *uid = (uid_t)-1;
+    *gid = (gid_t)-1;
+    if (!bc_qmp_can_pass_fds(c->conn->qmp) ||
+        getsockopt(bc_qmp_fd(c->conn->qmp), SOL_SOCKET, SO_PEERCRED, &cred,
+                   &len) < 0)
+        return;
+    snprintf(proc, sizeof(proc), "/proc/%d", (int)cred.pid);
+    if (cred.pid > 0 && stat(proc, &st) == 0) {
+        *uid = st.st_uid;
+        *gid = st.st_gid;
+    } else {
+        *uid = cred.uid;
+        *gid = cred.gid;
+    }
+}
+
+/*
+ * Create or open the local destination and hand it to QEMU: over a unix
+ * monitor as a descriptor, so that QEMU writes into this file whatever
+ * happens to its path; over TCP by its path, checked again before every
+ * command that opens it.
+ */
+static int open_dest(struct copy *c, bc_error *err)
+{
+    bool block = c->dest.type == BC_DEST_BLOCK;
+    struct undo *file;
+    int64_t fdset;
+    uid_t uid;
+    gid_t gid;
+
+    bc_strlcpy(c->file_name, c->dest.path, sizeof(c->file_name));
+    if (bc_conn_is_dry_run(c->conn)) {
+        memset(&c->st, 0, sizeof(c->st));
+    } else if (c->create) {
+        qemu_owner(c, &uid, &gid);
+        file = push_undo(c, UNDO_FILE, "");
+        if ((c->fd = bc_file_create(c->dest.path, uid, gid, &c->st, err)) < 0)
+            return -1;
+        file->exists = true;
+        file->dev = c->st.st_dev;
+        file->ino = c->st.st_ino;
+    } else {
+        if ((c->fd = bc_file_open_existing(c->dest.path, block, &c->st,
+                                           err)) < 0)
+            return -1;
+        /* The file opened is the one checked: it may have been swapped
+         * for the disk's own image since. */
+        if (is_source_image(c, &c->st))
+            return bc_set_error(err, BC_ERR_INVALID_ARG,
+                                "destination '%s' is the disk's own image",
+                                c->dest.path);
+    }
+    if (!bc_qmp_can_pass_fds(c->conn->qmp))
+        return 0;
+    push_undo(c, UNDO_FDSET, c->proto_node);
+    return bc_fdset_add(c->conn, c->fd, c->proto_node, &c->st, c->dest.path,
+                        c->file_name, &fdset, err);
+}
+
+/* Is the destination's path still the file the tool opened?  A path
+ * QEMU opens by name is checked before each such command; one handed
+ * over as a descriptor before the copy starts, so that no one is left
+ * with a VM on a file its path no longer shows. */
+static int recheck_dest(struct copy *c, bool by_name_only, bc_error *err)
+{
+    struct stat st;
+
+    if (c->fd < 0 || (by_name_only && bc_str_has_prefix(c->file_name,
+                                                        BC_FDSET_PREFIX)))
+        return 0;
+    if (stat(c->dest.path, &st) < 0 || st.st_dev != c->st.st_dev ||
+        st.st_ino != c->st.st_ino)
+        return bc_set_error(err, BC_ERR_SYSTEM, "destination '%s' was "
+                            "removed, renamed or replaced while the copy "
+                            "was set up", c->dest.path);
+    return 0;
+}
+
 /* Run blockdev-create with 'options' and wait for its job to end. */
 static int create_image(struct copy *c, json_object *options, bc_error *err)
 {
@@ -538,14 +641,13 @@ static int create_protocol(struct copy *c, bc_error *err)
     unsigned long long size = strcmp(c->format, "raw") == 0
                                   ? c->disk.virtual_size : 0;
     json_object *opts, *loc;
-    struct undo *file;
-    struct stat st;
-    int rc;
 
     if (c->dest.type == BC_DEST_FILE) {
+        if (recheck_dest(c, true, err) < 0)
+            return -1;
         opts = json_object_new_object();
         bc_json_add_str(opts, "driver", "file");
-        bc_json_add_str(opts, "filename", c->dest.path);
+        bc_json_add_str(opts, "filename", c->file_name);
         bc_json_add_int(opts, "size", (int64_t)size);
     } else {
         /* Network protocols take their connection as a "location". */
@@ -561,20 +663,7 @@ static int create_protocol(struct copy *c, bc_error *err)
         bc_json_add(opts, "location", loc);
         bc_json_add_int(opts, "size", (int64_t)size);
     }
-    /* QEMU creates the file; the roll-back removes it only if it is
-     * still the one QEMU made and nothing opens it. */
-    file = c->dest.type == BC_DEST_FILE ? push_undo(c, UNDO_FILE, "") : NULL;
-    rc = create_image(c, opts, err);
-    if (file && !bc_conn_is_dry_run(c->conn) &&
-        lstat(c->dest.path, &st) == 0 && S_ISREG(st.st_mode)) {
-        file->exists = true;
-        file->dev = st.st_dev;
-        file->ino = st.st_ino;
-    } else if (rc == 0 && file && !bc_conn_is_dry_run(c->conn)) {
-        return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
-                                  "QEMU did not create '%s'", c->dest.path);
-    }
-    return rc;
+    return create_image(c, opts, err);
 }
 
 static int add_protocol_node(struct copy *c, bc_error *err)
@@ -583,11 +672,15 @@ static int add_protocol_node(struct copy *c, bc_error *err)
 
     if (add_secret(c, err) < 0)
         return -1;
+    if (recheck_dest(c, true, err) < 0)
+        return -1;
     opts = bc_dest_protocol_options(&c->dest, c->proto_node,
                                     c->added_secret ? c->secret_id : NULL,
                                     err);
     if (!opts)
         return -1;
+    if (c->dest.type != BC_DEST_NETWORK)
+        bc_json_add_str(opts, "filename", c->file_name);
     /* Zero ranges become discards, which the mirror does not charge
      * against the bandwidth limit. */
     bc_json_add_str(opts, "discard", "unmap");
@@ -825,8 +918,10 @@ static bool file_in_use(struct copy *c)
  */
 static bool roll_back(struct copy *c)
 {
+    json_object *nodes = NULL;
     bool sure = true;
     struct stat st;
+    bc_error tmp;
     int i;
 
     if (bc_conn_is_dry_run(c->conn))
@@ -834,6 +929,7 @@ static bool roll_back(struct copy *c)
     /* A step QEMU did not answer (refusing is an answer: a node already
      * gone) leaves the outcome unknown. */
     bc_error_init(&c->conn->fault);
+    bc_error_init(&tmp);
     for (i = c->nundo - 1; i >= 0; i--) {
         struct undo *u = &c->undo[i];
 
@@ -848,6 +944,13 @@ static bool roll_back(struct copy *c)
         case UNDO_OBJECT:
             bc_conn_try_change(c->conn, "object-del", "id", u->name);
             break;
+        case UNDO_FDSET:
+            /* Found by its note: the reply with its id may not have come. */
+            if (bc_conn_named_nodes(c->conn, &nodes, &tmp) == 0)
+                bc_fdset_cleanup(c->conn, u->name, nodes);
+            json_object_put(nodes);
+            nodes = NULL;
+            break;
         case UNDO_FILE:
             if (!u->exists)
                 break;
@@ -856,7 +959,7 @@ static bool roll_back(struct copy *c)
                 sure = false;
                 break;
             }
-            /* Only if it is still the one QEMU made for us. */
+            /* Only if it is still the one made for the copy. */
             if (lstat(c->dest.path, &st) == 0 && st.st_dev == u->dev &&
                 st.st_ino == u->ino)
                 unlink(c->dest.path);
@@ -882,6 +985,8 @@ static void uncertain(struct copy *c, bc_error *err)
 
 static void copy_clear(struct copy *c)
 {
+    if (c->fd >= 0)
+        close(c->fd);
     bc_job_record_clear(&c->rec);
     bc_disk_clear(&c->disk);
     bc_dest_clear(&c->dest);
@@ -905,6 +1010,7 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
     int ret = -1;
 
     memset(&c, 0, sizeof(c));
+    c.fd = -1;
     c.conn = conn;
     c.flags = flags;
     bc_error_init(&local);
@@ -967,14 +1073,16 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
     /* From here on the VM changes; every failure rolls back. */
     if (clean_leftovers(&c, err) < 0 || choose_node_names(&c, err) < 0)
         goto out;
+    if (c.dest.type != BC_DEST_NETWORK && open_dest(&c, err) < 0)
+        goto fail;
     if (c.create && create_protocol(&c, err) < 0)
         goto fail;
     if (add_protocol_node(&c, err) < 0)
         goto fail;
     if (c.create && strcmp(c.format, "raw") != 0 && create_format(&c, err) < 0)
         goto fail;
-    if (add_format_node(&c, err) < 0 || save_record(&c, err) < 0 ||
-        start_mirror(&c, err) < 0)
+    if (add_format_node(&c, err) < 0 || recheck_dest(&c, false, err) < 0 ||
+        save_record(&c, err) < 0 || start_mirror(&c, err) < 0)
         goto fail;
     /* The wait that follows reads the record from here. */
     bc_job_record_clear(conn->record);

@@ -40,6 +40,7 @@ const char *bc_error_code_name(bc_error_code code)
         [BC_ERR_INTERRUPTED] = "interrupted",
         [BC_ERR_NO_REPLY] = "no-reply",
         [BC_ERR_UNCERTAIN] = "uncertain",
+        [BC_ERR_DEST_CHANGED] = "destination-changed",
     };
 
     if ((unsigned)code < BC_ARRAY_SIZE(names) && names[code])

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "fdset.h"
 #include "graph.h"
 #include "job.h"
 #include "jobstate.h"
@@ -351,11 +352,11 @@ void bc_job_record_drop(bc_conn *conn, const bc_disk *disk)
 /* ---- clean-up ------------------------------------------------------ */
 
 /*
- * Remove the secret objects ("PREFIX" "sN") of copies whose protocol node
- * ("PREFIX" "fN") is gone: a node the disk runs on may still need its
- * secret to reconnect.
+ * Remove the secret objects ("PREFIX" "sN") and the fd sets of copies
+ * whose protocol node ("PREFIX" "fN") is gone: a node the disk runs on
+ * may still need its secret to reconnect, and its fd set names its file.
  */
-static void cleanup_secrets(bc_conn *conn, const char *prefix)
+static void cleanup_objects(bc_conn *conn, const char *prefix)
 {
     json_object *objects = NULL, *nodes = NULL;
     size_t i, n;
@@ -381,6 +382,7 @@ static void cleanup_secrets(bc_conn *conn, const char *prefix)
             continue;
         bc_conn_try_change(conn, "object-del", "id", id);
     }
+    bc_fdset_cleanup(conn, prefix, nodes);
  out:
     json_object_put(objects);
     json_object_put(nodes);
@@ -413,7 +415,7 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
         }
     }
     json_object_put(nodes);
-    cleanup_secrets(conn, prefix);
+    cleanup_objects(conn, prefix);
 }
 
 /* Close the old chain of a disk that has pivoted.  QEMU refuses a node
@@ -952,6 +954,21 @@ static int ensure_record(struct watch *w, bc_error *err)
     return 0;
 }
 
+/* The VM may switch only to a file that its path still shows: one the
+ * tool handed over as a descriptor is checked (the protocol node
+ * "bc-TOKEN-fN" under the record's "bc-TOKEN-tN"). */
+static int check_target(struct watch *w, bc_error *err)
+{
+    const char *t = w->have_rec ? w->rec.target : NULL;
+    const char *dash = t ? strrchr(t, '-') : NULL;
+    char node[64];
+
+    if (!dash || dash[1] != 't' || bc_conn_is_dry_run(w->conn))
+        return 0;
+    snprintf(node, sizeof(node), "%.*s-f%s", (int)(dash - t), t, dash + 2);
+    return bc_fdset_check(w->conn, node, err);
+}
+
 /*
  * Ask QEMU to end the job: pivot, finish a ready copy (cancelling a ready
  * mirror keeps the copy consistent), or cancel.  A reply that comes late
@@ -965,6 +982,10 @@ static int request_end(struct watch *w, ask_kind ask, bc_error *err)
 
     w->ask = ask;
     bc_error_init(&tmp);
+    if (ask == ASK_PIVOT && check_target(w, err) < 0) {
+        w->ask = ASK_NONE;
+        return -1;
+    }
     if (ask == ASK_PIVOT) {
         args = bc_json_add_str(json_object_new_object(), "id", w->id);
         rc = bc_conn_change(w->conn, "job-complete", args, NULL, &tmp);

@@ -636,6 +636,55 @@ static int write_all(bc_qmp *q, const char *buf, size_t len, int64_t deadline,
     return 0;
 }
 
+/* The first byte of a command, with descriptor 'fd' attached: QEMU
+ * keeps a descriptor that comes with a command for that command. */
+static int send_fd(bc_qmp *q, const char *buf, int fd, int64_t deadline,
+                   bc_error *err)
+{
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control,
+                          .msg_controllen = sizeof(control) };
+    struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
+    struct cmsghdr *cmsg;
+    ssize_t n;
+
+    memset(control, 0, sizeof(control));
+    cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    for (;;) {
+        n = sendmsg(q->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n == 1)
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN) {
+            q->broken = true;
+            return bc_set_error_errno(err, BC_ERR_CLOSED, errno,
+                                      "cannot pass a file to QEMU");
+        }
+        if (poll(&pfd, 1, bc_ms_until(deadline)) == 0) {
+            q->broken = true;
+            return bc_set_error(err, BC_ERR_TIMEOUT,
+                                "timed out writing to the monitor");
+        }
+    }
+}
+
+bool bc_qmp_can_pass_fds(const bc_qmp *q)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    return q->fd >= 0 &&
+           getsockname(q->fd, (struct sockaddr *)&ss, &len) == 0 &&
+           ss.ss_family == AF_UNIX;
+}
+
 /* ---- handshake ----------------------------------------------------- */
 
 static int read_greeting(bc_qmp *q, bc_error *err)
@@ -756,6 +805,12 @@ static bool reply_id_matches(json_object *msg, const char *id)
 int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
                    json_object **ret, bc_error *err)
 {
+    return bc_qmp_execute_fd(q, cmd, args, -1, ret, err);
+}
+
+int bc_qmp_execute_fd(bc_qmp *q, const char *cmd, json_object *args,
+                      int pass_fd, json_object **ret, bc_error *err)
+{
     json_object *req = NULL, *msg = NULL, *v, *e;
     int64_t deadline = deadline_after(q->command_ms);
     char id[32];
@@ -779,6 +834,11 @@ int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
     text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
     if (q->trace)
         q->trace(BC_QMP_TRACE_SEND, text, q->trace_opaque);
+    if (pass_fd >= 0) {
+        if (send_fd(q, text, pass_fd, deadline, err) < 0)
+            goto out;
+        text++;
+    }
     if (write_all(q, text, strlen(text), deadline, err) < 0 ||
         write_all(q, "\n", 1, deadline, err) < 0)
         goto out;

@@ -68,6 +68,14 @@ void bc_qmp_version(const bc_qmp *q, int *major, int *minor, int *micro);
 int bc_qmp_execute(bc_qmp *q, const char *cmd, json_object *args,
                    json_object **ret, bc_error *err);
 
+/* As bc_qmp_execute(), passing descriptor 'pass_fd' (SCM_RIGHTS) with
+ * the command if it is >= 0; the caller keeps its own. */
+int bc_qmp_execute_fd(bc_qmp *q, const char *cmd, json_object *args,
+                      int pass_fd, json_object **ret, bc_error *err);
+
+/* Can descriptors be passed: is the monitor a unix socket? */
+bool bc_qmp_can_pass_fds(const bc_qmp *q);
+
 /*
  * Take the oldest queued event, reading from the socket for at most
  * 'timeout_ms' (-1: forever, 0: only what is already there) if none is

@@ -47,8 +47,13 @@ state vm1 >"$T/state.after"
 diff -u "$T/state.before" "$T/state.after" || fail "--dry-run changed the VM"
 [ ! -e "$T/dry.qcow2" ] || fail "--dry-run created the destination"
 expect_eq "$(jq -r .execute "$T/out" | tr '\n' ' ')" \
-    "blockdev-create blockdev-add blockdev-create blockdev-add object-add blockdev-mirror " \
+    "add-fd blockdev-create blockdev-add blockdev-create blockdev-add object-add blockdev-mirror " \
     "commands"
+# The file goes to QEMU as a descriptor (not made in a dry run).
+expect_eq "$(jq -r 'select(.execute == "add-fd") | .arguments.opaque' "$T/out")" \
+    "bc-drive0-f1 0:0 $T/dry.qcow2" "the fd set's note"
+expect_eq "$(jq -r 'select(.execute == "blockdev-create") | .arguments.options.filename // empty' "$T/out")" \
+    "/dev/fdset/N" "the name QEMU opens"
 expect_eq "$(jq -r 'select(.execute == "blockdev-mirror") | .arguments | "\(.device) \(.target) \(.sync) \(.speed) \(."auto-dismiss")"' "$T/out")" \
     "#block$(qmp vm1 query-block | jq -r '.[0].inserted."node-name"' | sed 's/#block//') bc-drive0-t1 full 10485760 false" \
     "blockdev-mirror arguments"

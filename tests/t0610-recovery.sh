@@ -63,7 +63,12 @@ unchanged vm3 bc vm3 vda "$T/left.img"
 expect_exit 0 bc vm3 vda "$T/c-copy2.qcow2" --pivot
 expect_grep "cleaned up block job 'bc-drive0-create'" "$T/err"
 expect_eq "$(job_ids vm3)" "" "jobs left"
-expect_eq "$(node_names vm3 | tr '\n' ' ')" "bc-drive0-f1 bc-drive0-t1 " "nodes"
+# The names of the leftovers' nodes are free again; a number an fd set
+# QEMU still lists names is skipped.
+case $(node_names vm3 | tr '\n' ' ') in
+"bc-drive0-f1 bc-drive0-t1 "|"bc-drive0-f2 bc-drive0-t2 ") ;;
+*) fail "nodes: $(node_names vm3 | tr '\n' ' ')" ;;
+esac
 expect_eq "$(disk_file vm3 virtio-disk0)" "$T/c-copy2.qcow2" "disk"
 
 # QEMU killed while the tool waits: it notices at once, says so, exits 1.
