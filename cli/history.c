@@ -68,6 +68,32 @@ static int make_dirs(const char *path)
     return ret;
 }
 
+/*
+ * Open the history file never through a symbolic link, only if it is a
+ * regular file of the user's own, and private: what was typed may name
+ * secrets' files and hosts.  -1 with errno (ELOOP for a link, EPERM for
+ * someone else's file).
+ */
+static int open_private(const char *path, int flags)
+{
+    struct stat st;
+    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid()) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0600) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 typedef struct lines {
     char **v;
     size_t n;
@@ -91,12 +117,16 @@ static int read_lines(const char *path, lines *l)
     size_t cap = 0, vcap = 0;
     ssize_t len;
     FILE *f;
-    int ret = -1;
+    int fd, ret = -1;
 
     l->v = NULL;
     l->n = 0;
-    if (!(f = fopen(path, "re")))
+    if ((fd = open_private(path, O_RDONLY)) < 0)
         return errno == ENOENT ? 0 : -1;
+    if (!(f = fdopen(fd, "r"))) {
+        close(fd);
+        return -1;
+    }
     while ((len = getline(&buf, &cap, f)) >= 0) {
         if (len > 0 && buf[len - 1] == '\n')
             buf[--len] = '\0';
@@ -176,7 +206,9 @@ int cli_history_open(cli_history *h, int limit)
         goto no_file;
     if (read_lines(h->path, &l) < 0) {
         cli_warn("history is not kept: cannot read '%s': %s", h->path,
-                 strerror(errno));
+                 errno == ELOOP ? "it is a symbolic link"
+                 : errno == EPERM ? "it is not a file of your own"
+                 : strerror(errno));
         goto no_file;
     }
     for (i = l.n > (size_t)limit ? l.n - (size_t)limit : 0; i < l.n; i++)
@@ -218,7 +250,7 @@ void cli_history_add(cli_history *h, const char *line)
     memcpy(rec, line, len);
     rec[len] = '\n';
     /* One write() with O_APPEND: lines of two sessions never mix. */
-    fd = open(h->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    fd = open_private(h->path, O_WRONLY | O_APPEND | O_CREAT);
     if (fd < 0 || write(fd, rec, len + 1) != (ssize_t)(len + 1)) {
         cli_warn("history is not kept: cannot write '%s': %s", h->path,
                  strerror(errno));

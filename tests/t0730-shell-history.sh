@@ -84,4 +84,24 @@ send \x04
 exit 0
 EOF
 XDG_STATE_HOME=/proc/bc-none session "$T/fifth"
+
+# A history file planted as a link is never followed: another user's
+# file stays as it was, and nothing typed goes there.
+mkdir -p "$T/linked/blockcopy"
+printf 'not yours\n' >"$T/target"
+ln -s "$T/target" "$T/linked/blockcopy/history"
+sed "s|/proc/bc-none'|$T/linked/blockcopy/history': it is a symbolic link|; s|cannot create|cannot read|" \
+    "$T/fifth" >"$T/sixth"
+XDG_STATE_HOME=$T/linked session "$T/sixth"
+expect_eq "$(cat "$T/target")" "not yours" "the link's target"
+
+# An existing history readable by others is made private.
+mkdir -p "$T/loose/blockcopy"
+printf 'help\n' >"$T/loose/blockcopy/history"
+chmod 644 "$T/loose/blockcopy/history"
+printf 'expect blockcopy> \nsend version\\r\nexpect 0.1.0\nexpect blockcopy> \nsend \\x04\nexit 0\n' >"$T/seventh"
+XDG_STATE_HOME=$T/loose session "$T/seventh"
+expect_eq "$(stat -c %a "$T/loose/blockcopy/history")" 600 "mode of an old history"
+expect_eq "$(cat "$T/loose/blockcopy/history")" "help
+version" "the old history, kept"
 exit 0
