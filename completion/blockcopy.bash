@@ -42,29 +42,36 @@ _blockcopy_options()
     done
 }
 
-# VMs that can be driven: those "list" finds with a QMP socket.
+# _blockcopy_domains BLOCKCOPY [--any-owner]: the names that lead to a VM,
+# those "list" finds with a QMP socket and no note (a VM of another user
+# has one, unless --any-owner is given).
 _blockcopy_domains()
 {
     local json entry name
-    json=$("$1" --json list 2>/dev/null) || return
+    local -A seen=()
+    json=$("$1" ${2:+"$2"} --json list 2>/dev/null) || return
     json=${json#[}
     while [[ $json == *\}* ]]; do
         entry=${json%%\}*}
         json=${json#*\}}
         json=${json#,}
-        [[ $entry == *'"socket":"'* ]] || continue
+        [[ $entry == *'"socket":"'* && $entry != *'"note":'* ]] || continue
         name=$(_blockcopy_strings "$entry" name)
-        [[ -n $name ]] && printf '%s\n' "$name"
+        # A socket and a process may both carry the name.
+        [[ -n $name && -z ${seen[$name]:-} ]] || continue
+        seen[$name]=1
+        printf '%s\n' "$name"
     done
 }
 
-# The disks of a VM: target names, or the device id of a disk without one.
+# _blockcopy_disks BLOCKCOPY DOMAIN [--any-owner]: the disks of a VM,
+# target names, or the device id of a disk without one.
 _blockcopy_disks()
 {
     local json entry name
     # A monitor held by another client must not stall the command line.
     json=$(BLOCKCOPY_GREETING_TIMEOUT_MS=${BLOCKCOPY_GREETING_TIMEOUT_MS:-500} \
-           "$1" --json disks "$2" 2>/dev/null) || return
+           "$1" ${3:+"$3"} --json disks "$2" 2>/dev/null) || return
     json=${json#[}
     while [[ $json == *\}* ]]; do
         entry=${json%%\}*}
@@ -92,10 +99,12 @@ _blockcopy_values()
 {
     local IFS=$'\n'
     case $1 in
-    DOMAIN) COMPREPLY=($(compgen -W "$(_blockcopy_domains "$bc")" -- "$cur")) ;;
+    DOMAIN)
+        COMPREPLY=($(compgen -W "$(_blockcopy_domains "$bc" "$anyowner")" -- "$cur"))
+        ;;
     DISK)
         [[ -n $domain ]] &&
-            COMPREPLY=($(compgen -W "$(_blockcopy_disks "$bc" "$domain")" -- "$cur"))
+            COMPREPLY=($(compgen -W "$(_blockcopy_disks "$bc" "$domain" "$anyowner")" -- "$cur"))
         ;;
     DEST|FILE|PATH) _blockcopy_files ;;
     FMT)
@@ -112,9 +121,9 @@ _blockcopy_values()
 _blockcopy()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} bc=${COMP_WORDS[0]}
-    local cword=$COMP_CWORD globals="--socket --json --quiet"
+    local cword=$COMP_CWORD globals="--socket --json --quiet --any-owner"
     local -a words=("${COMP_WORDS[@]}")
-    local i=1 w cmd= socket= domain= opt=
+    local i=1 w cmd= socket= domain= opt= anyowner=
     COMPREPLY=()
 
     # "--opt=value" arrives as three words: "--opt" "=" "value".
@@ -142,6 +151,7 @@ _blockcopy()
             continue
             ;;
         --json|-q|--quiet) ;;
+        --any-owner) anyowner=--any-owner ;;
         *) break ;;
         esac
         ((i++))
@@ -153,10 +163,10 @@ _blockcopy()
         elif [[ -n $socket ]]; then
             # The copy command's DISK, DOMAIN being the socket.
             COMPREPLY=($(compgen -W "$(_blockcopy_commands "$bc")
-$(_blockcopy_disks "$bc" "$socket")" -- "$cur"))
+$(_blockcopy_disks "$bc" "$socket" "$anyowner")" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_blockcopy_commands "$bc")
-$(_blockcopy_domains "$bc")" -- "$cur"))
+$(_blockcopy_domains "$bc" "$anyowner")" -- "$cur"))
         fi
         return
     fi
@@ -185,6 +195,8 @@ $(_blockcopy_domains "$bc")" -- "$cur"))
             :
         elif [[ $w == -s || $w == --socket ]]; then
             value_of=socket
+        elif [[ $w == --any-owner ]]; then
+            anyowner=--any-owner
         elif [[ $w == --* ]]; then
             n=${w#--} n=${n%%=*}
             seen+=("$n")

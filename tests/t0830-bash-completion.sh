@@ -52,9 +52,9 @@ offers "$(echo "$commands")" blockcopy help ""
 offers "--bandwidth --blockdev --buf-size --bytes" blockcopy copy --b
 offers "--path --pivot" blockcopy job "$name" vda --p
 want=$(blockcopy --json help copy | jq -r '.commands[0].options[].name | "--" + .')
-offers "$want --socket --json --quiet" blockcopy copy "$name" --
+offers "$want --socket --json --quiet --any-owner" blockcopy copy "$name" --
 offers "--format" blockcopy "$name" vda --fo
-offers "--stop-on-error --socket --json --quiet" blockcopy shell --
+offers "--stop-on-error --socket --json --quiet --any-owner" blockcopy shell --
 offers "--help" blockcopy --he
 offers "--verbose --version" blockcopy --ve
 offers "raw qcow2 qed vmdk vdi vhdx vpc" blockcopy "$name" vda /x --format ""
