@@ -78,8 +78,9 @@ struct cli_ctx {
     const char *socket;
     bool json;
     bool quiet;
-    bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS and
-                                   $BLOCKCOPY_COMMAND_TIMEOUT_MS */
+    bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS,
+                                   $BLOCKCOPY_COMMAND_TIMEOUT_MS and
+                                   --any-owner (BC_DOMAIN_ANY_OWNER) */
     /* The shell. */
     bool shell;
     char *domain;               /* set by 'connect' */
@@ -181,6 +182,14 @@ void cli_print_result(cli_ctx *ctx, const char *key, const char *name,
 bc_conn *cli_connect(cli_ctx *ctx, const char *domain, int *status);
 /* Close a connection unless the shell keeps it. */
 void cli_disconnect(cli_ctx *ctx, bc_conn *conn);
+
+/*
+ * Why 'list' marks a VM and its name is not offered for completion: the
+ * library's note, or, without --any-owner, that another user owns it.
+ * NULL when the name leads to it.  Uses 'buf'.
+ */
+const char *cli_domain_note(const cli_ctx *ctx, const bc_domain_info *d,
+                            char *buf, size_t len);
 
 /* The domain the command works on: --domain, -s, or 'connect'. */
 const char *cli_domain(cli_ctx *ctx, const cli_args *args);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -113,11 +114,37 @@ int cli_cmd_disks(cli_ctx *ctx, const cli_args *args)
     return status;
 }
 
+const char *cli_domain_note(const cli_ctx *ctx, const bc_domain_info *d,
+                            char *buf, size_t len)
+{
+    if (d->note)
+        return d->note;
+    if (d->uid == geteuid() || (ctx->conn_opts.flags & BC_DOMAIN_ANY_OWNER))
+        return NULL;
+    if (d->owner)
+        snprintf(buf, len, "owned by %s: use --any-owner", d->owner);
+    else
+        snprintf(buf, len, "owned by uid %u: use --any-owner",
+                 (unsigned)d->uid);
+    return buf;
+}
+
+/* The owner as the table shows it: the user name, or the uid. */
+static const char *owner_cell(const bc_domain_info *d, char *buf, size_t len)
+{
+    if (d->owner)
+        return cli_safe(d->owner);
+    snprintf(buf, len, "%u", (unsigned)d->uid);
+    return buf;
+}
+
 int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
 {
     bc_domain_info *doms = NULL;
     size_t n = 0, i;
     bc_error err;
+    char buf[300];
+    int w = 5;
 
     bc_error_init(&err);
     if (bc_domains_list(&doms, &n, &err) < 0)
@@ -127,28 +154,45 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
 
         for (i = 0; i < n; i++) {
             json_object *o = json_object_new_object();
+            const char *note = cli_domain_note(ctx, &doms[i], buf,
+                                               sizeof(buf));
 
             json_object_object_add(o, "name", str_or_null(doms[i].name));
             json_object_object_add(o, "pid", doms[i].pid
                                    ? json_object_new_int(doms[i].pid) : NULL);
             json_object_object_add(o, "socket", str_or_null(doms[i].address));
-            if (doms[i].note)
+            json_object_object_add(o, "owner", str_or_null(doms[i].owner));
+            json_object_object_add(o, "uid",
+                                   json_object_new_uint64(doms[i].uid));
+            if (note)
                 json_object_object_add(o, "note",
-                                       json_object_new_string(doms[i].note));
+                                       json_object_new_string(note));
             json_object_array_add(a, o);
         }
         cli_print_json_obj(a);
-    } else {
-        printf("%-20s %-8s %s\n", "Name", "PID", "Socket");
-        for (i = 0; i < n; i++) {
-            char pid[16];
-
-            snprintf(pid, sizeof(pid), doms[i].pid ? "%d" : "-", doms[i].pid);
-            printf("%-20s %-8s %s\n", or_dash(doms[i].name), pid,
-                   or_dash(doms[i].address ? doms[i].address
-                                           : doms[i].note));
-        }
+        goto out;
     }
+    for (i = 0; i < n; i++)
+        if ((int)strlen(owner_cell(&doms[i], buf, sizeof(buf))) > w)
+            w = (int)strlen(owner_cell(&doms[i], buf, sizeof(buf)));
+    printf("%-20s %-8s %-*s %s\n", "Name", "PID", w, "Owner", "Socket");
+    for (i = 0; i < n; i++) {
+        const bc_domain_info *d = &doms[i];
+        const char *note = cli_domain_note(ctx, d, buf, sizeof(buf));
+        char pid[16], owner[32];
+
+        snprintf(pid, sizeof(pid), d->pid ? "%d" : "-", d->pid);
+        /* A VM that cannot be driven has no socket to show; one that
+         * cannot be driven by name shows both. */
+        printf("%-20s %-8s %-*s %s%s%s%s\n", or_dash(d->name), pid, w,
+               owner_cell(d, owner, sizeof(owner)),
+               or_dash(d->address ? d->address : note),
+               d->address && note ? " (" : "",
+               d->address && note ? cli_safe(note) : "",
+               d->address && note ? ")" : "");
+    }
+
+ out:
     bc_domains_free(doms, n);
     return CLI_OK;
 }

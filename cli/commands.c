@@ -427,6 +427,8 @@ int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
                    "tcp:HOST:PORT)\n"
                    "  --json              print JSON\n"
                    "  -q, --quiet         print only errors\n"
+                   "  --any-owner         let a VM name lead to other users' "
+                   "VMs too\n"
                    "  -h, --help          show this help\n"
                    "  -V, --version       show the version\n\n");
         cli_print_command_list(stdout, ctx->shell);

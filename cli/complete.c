@@ -18,7 +18,8 @@ static const char *const formats[] = {
 };
 
 static const char *const global_opts[] = {
-    "--help", "--json", "--quiet", "--socket", "--version", NULL
+    "--any-owner", "--help", "--json", "--quiet", "--socket", "--version",
+    NULL
 };
 
 /* Completing the disk of a VM that is not connected must not hang the
@@ -157,18 +158,22 @@ static int add_commands(cli_ctx *ctx, cli_completion *c)
     return 0;
 }
 
-static int add_domains(cli_completion *c)
+/* The names that lead to a VM: not those 'list' marks (other users',
+ * without --any-owner, and those that cannot be driven). */
+static int add_domains(cli_ctx *ctx, cli_completion *c)
 {
     bc_domain_info *doms = NULL;
     size_t n = 0, i;
     bc_error err;
+    char buf[300];
     int rc = 0;
 
     bc_error_init(&err);
     if (bc_domains_list(&doms, &n, &err) < 0)
         return 0;
     for (i = 0; i < n && rc == 0; i++)
-        if (doms[i].name && doms[i].name[0])
+        if (doms[i].name && doms[i].name[0] &&
+            !cli_domain_note(ctx, &doms[i], buf, sizeof(buf)))
             rc = add(c, "", doms[i].name);
     bc_domains_free(doms, n);
     return rc;
@@ -287,7 +292,7 @@ static int add_values(cli_ctx *ctx, cli_completion *c, const cli_opt *o,
     case CLI_COMPLETE_COMMAND:
         return add_commands(ctx, c);
     case CLI_COMPLETE_DOMAIN:
-        return add_domains(c);
+        return add_domains(ctx, c);
     case CLI_COMPLETE_DISK:
         return add_disks(ctx, c, domain);
     case CLI_COMPLETE_FILE:
@@ -337,11 +342,14 @@ static int opt_index(const cli_cmd *cmd, const char *name, size_t len)
     return -1;
 }
 
-/* 1: a flag, 2: takes the next word, 3: --socket=PATH, 0: not global. */
+/* 1: a flag, 2: takes the next word, 3: --socket=PATH, 4: --any-owner,
+ * 0: not global. */
 static int global_opt(const char *w)
 {
     if (!strcmp(w, "--json") || !strcmp(w, "-q") || !strcmp(w, "--quiet"))
         return 1;
+    if (!strcmp(w, "--any-owner"))
+        return 4;
     if (!strcmp(w, "-s") || !strcmp(w, "--socket"))
         return 2;
     if (!strncmp(w, "--socket=", 9))
@@ -373,6 +381,8 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
             pending = -2;
         else if (g == 3)
             socket = w[i] + 9;
+        else if (g == 4)
+            ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
     }
     if (i == nw) {
         if (pending == -2)
@@ -392,7 +402,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
          * names come first too, or with -s the disks of its VM. */
         if (ctx->shell)
             return 0;
-        return socket ? add_disks(ctx, c, socket) : add_domains(c);
+        return socket ? add_disks(ctx, c, socket) : add_domains(ctx, c);
     }
 
     cmd = cli_find_command(w[i]);
@@ -427,6 +437,8 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
                 pending = -2;
             else if (g == 3)
                 socket = a + 9;
+            else if (g == 4)
+                ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
             continue;
         }
         if (a[1] != '-')
@@ -497,6 +509,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
 
 int cli_complete(cli_ctx *ctx, const char *line, cli_completion *c)
 {
+    unsigned int flags = ctx->conn_opts.flags;
     char **words = NULL;
     bool new_word;
     char quote;
@@ -515,7 +528,10 @@ int cli_complete(cli_ctx *ctx, const char *line, cli_completion *c)
         cli_free_words(words);
         return -1;
     }
+    /* A global option on the line (--any-owner) counts for this line
+     * only, as when it runs. */
     rc = complete_words(ctx, words, new_word ? n : n - 1, c);
+    ctx->conn_opts.flags = flags;
     cli_free_words(words);
     sort_unique(c);
     return rc;

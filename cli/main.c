@@ -48,6 +48,8 @@ int main(int argc, char **argv)
             ctx.json = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             ctx.quiet = true;
+        } else if (!strcmp(a, "--any-owner")) {
+            ctx.conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
         } else if (!strcmp(a, "-s") || !strcmp(a, "--socket")) {
             if (i + 1 == argc) {
                 cli_error("option %s needs a value (PATH)", a);

@@ -35,6 +35,10 @@ static int global_option(cli_ctx *ctx, const char *word, const char *next,
         ctx->quiet = true;
         return 1;
     }
+    if (strcmp(word, "--any-owner") == 0) {
+        ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
+        return 1;
+    }
     if (strcmp(word, "-s") == 0 || strcmp(word, "--socket") == 0) {
         if (!next) {
             cli_error("option %s needs a value", word);

@@ -100,6 +100,7 @@ int cli_cmd_quit(cli_ctx *ctx, const cli_args *args)
 static int run_line(cli_ctx *ctx, const char *line)
 {
     bool json = ctx->json, quiet = ctx->quiet;
+    unsigned int flags = ctx->conn_opts.flags;
     const char *socket = ctx->socket, *err;
     char **argv = NULL;
     int argc, i, status;
@@ -113,6 +114,8 @@ static int run_line(cli_ctx *ctx, const char *line)
             ctx->json = true;
         else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
             ctx->quiet = true;
+        else if (!strcmp(argv[i], "--any-owner"))
+            ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
         else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) &&
                  i + 1 < argc)
             ctx->socket = argv[++i];
@@ -126,6 +129,7 @@ static int run_line(cli_ctx *ctx, const char *line)
     fflush(stderr);
     ctx->json = json;
     ctx->quiet = quiet;
+    ctx->conn_opts.flags = flags;
     ctx->socket = socket;
     cli_free_words(argv);
     return status;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -226,44 +227,73 @@ typedef struct bc_domain_info {
     char *name;                 /* the VM's -name, or the socket's name */
     int pid;                    /* the QEMU process, 0 if not known */
     char *address;              /* "unix:PATH" or "tcp:HOST:PORT", or NULL */
-    char *note;                 /* why it cannot be driven, or NULL */
+    char *note;                 /* why it cannot be driven, or not by its
+                                   name, or NULL */
+    uid_t uid;                  /* its owner: the QEMU process's real uid,
+                                   or the socket's owner when there is no
+                                   process */
+    char *owner;                /* the owner's user name, or NULL if the
+                                   uid has none */
 } bc_domain_info;
 
 /*
  * The VMs blockcopy can find: sockets in $BLOCKCOPY_SOCKET_DIRS (default
  * /run/blockcopy:/run/qemu:/var/run/qemu-server) and running QEMU
- * processes with their -name and QMP socket.  Free with bc_domains_free().
+ * processes with their -name and QMP socket, whoever owns them: a VM whose
+ * uid is not the caller's effective uid is found by name only with
+ * BC_DOMAIN_ANY_OWNER.  Free with bc_domains_free().
  */
 BC_EXPORT int bc_domains_list(bc_domain_info **domains, size_t *ndomains,
                               bc_error *err);
 BC_EXPORT void bc_domains_free(bc_domain_info *domains, size_t ndomains);
 
+typedef enum {
+    /* Let a name lead to the VMs and sockets of other users too.  Without
+     * it a name resolves only to the caller's own (effective uid):
+     * another user could otherwise start a process that looks like QEMU,
+     * under a name the caller knows, and receive the caller's commands
+     * and file descriptors. */
+    BC_DOMAIN_ANY_OWNER = 1 << 0,
+} bc_domain_flags;
+
 /*
  * Resolve DOMAIN to a monitor address without connecting: a socket path
- * (anything with a '/'), "unix:PATH", "tcp:HOST:PORT", or a name, looked
- * up as NAME.qmp, NAME.sock, NAME/qmp.sock in the socket directories,
- * then as the -name of a running QEMU process.  The caller frees
- * *address.  Fails with BC_ERR_NO_DOMAIN.
+ * (anything with a '/'), "unix:PATH" or "tcp:HOST:PORT", taken as given,
+ * or a name, looked up as NAME.qmp, NAME.sock, NAME/qmp.sock in the socket
+ * directories, then as the -name of a running QEMU process.  A name leads
+ * only to the caller's sockets and processes unless 'flags' has
+ * BC_DOMAIN_ANY_OWNER, and never to a socket that a process declares but
+ * another user owns, nor to a symbolic link or a file that is not a
+ * socket.  The caller frees *address.  Fails with BC_ERR_NO_DOMAIN, whose
+ * message says whose a VM is when it is not the caller's.
  */
+BC_EXPORT int bc_domain_lookup_flags(const char *domain, unsigned int flags,
+                                     char **address, bc_error *err);
+
+/* bc_domain_lookup_flags() with no flags. */
 BC_EXPORT int bc_domain_lookup(const char *domain, char **address,
                                bc_error *err);
 
 /*
  * Connect to a VM's QMP monitor and negotiate capabilities.  'domain' is a
  * socket path (anything with a '/'), "unix:PATH", "tcp:HOST:PORT", or a VM
- * name looked up as bc_domain_lookup() does.  Fails with BC_ERR_NO_DOMAIN,
- * BC_ERR_CONNECT (missing socket, refused, permission), BC_ERR_BUSY (no
- * greeting: another client holds the monitor) or BC_ERR_PROTOCOL.
+ * name looked up as bc_domain_lookup() does; a name's unix socket must
+ * also be served by the uid the lookup found (checked with SO_PEERCRED,
+ * so that a socket swapped after the lookup is refused).  Fails with
+ * BC_ERR_NO_DOMAIN, BC_ERR_CONNECT (missing socket, refused, permission),
+ * BC_ERR_BUSY (no greeting: another client holds the monitor) or
+ * BC_ERR_PROTOCOL.
  */
 BC_EXPORT bc_conn *bc_conn_open(const char *domain, bc_error *err);
 
 typedef struct bc_conn_opts {
     int greeting_ms;            /* wait for the greeting (default 2000) */
     int command_ms;             /* wait for each reply (default 30000) */
+    unsigned int flags;         /* bc_domain_flags, for a VM name */
 } bc_conn_opts;
 
-/* bc_conn_open() with timeouts; 0 in a field, or a NULL 'opts', keeps the
- * default. */
+/* bc_conn_open() with timeouts and lookup flags; 0 in a field, or a NULL
+ * 'opts', keeps the default. */
 BC_EXPORT bc_conn *bc_conn_open_opts(const char *domain,
                                      const bc_conn_opts *opts, bc_error *err);
 

@@ -23,29 +23,31 @@ bc_conn *bc_conn_open_opts(const char *domain, const bc_conn_opts *opts,
                            bc_error *err)
 {
     bc_conn *conn = NULL;
-    char *address = NULL;
+    bc_domain_addr to = { NULL, false, 0 };
 
     if (!domain || !*domain) {
         bc_set_error(err, BC_ERR_INVALID_ARG, "no domain given");
         return NULL;
     }
-    if (bc_domain_resolve(domain, &address, err) < 0)
+    if (bc_domain_resolve(domain, opts ? opts->flags : 0, &to, err) < 0)
         return NULL;
     if (!(conn = calloc(1, sizeof(*conn))) || !(conn->qmp = bc_qmp_new())) {
         bc_set_error_oom(err);
         goto error;
     }
-    conn->address = address;
+    conn->address = to.address;
     conn->interrupt_fd = -1;
-    address = NULL;
+    to.address = NULL;
     if (opts)
         bc_qmp_set_timeouts(conn->qmp, 0, opts->greeting_ms, opts->command_ms);
+    if (to.check_peer)
+        bc_qmp_require_peer(conn->qmp, to.peer_uid);
     if (bc_qmp_connect(conn->qmp, conn->address, err) < 0)
         goto error;
     return conn;
 
  error:
-    free(address);
+    free(to.address);
     bc_conn_free(conn);
     return NULL;
 }

@@ -73,7 +73,16 @@ bool bc_conn_is_dry_run(const bc_conn *conn);
 /* Hand a warning to the caller's callback. */
 void bc_conn_warn(bc_conn *conn, const char *fmt, ...) BC_PRINTF(2, 3);
 
-/* Resolve DOMAIN to a monitor address ("unix:PATH", "tcp:HOST:PORT"). */
-int bc_domain_resolve(const char *domain, char **address, bc_error *err);
+/* Where a DOMAIN leads. */
+typedef struct bc_domain_addr {
+    char *address;              /* "unix:PATH" or "tcp:HOST:PORT" */
+    bool check_peer;            /* a name led to a unix socket: it must be */
+    uid_t peer_uid;             /* served by this uid */
+} bc_domain_addr;
+
+/* Resolve DOMAIN as bc_domain_lookup_flags() documents.  The caller frees
+ * out->address. */
+int bc_domain_resolve(const char *domain, unsigned int flags,
+                      bc_domain_addr *out, bc_error *err);
 
 #endif /* BC_CONN_H */

@@ -5,12 +5,19 @@
  * where sockets are conventionally kept ($BLOCKCOPY_SOCKET_DIRS), then
  * among the running QEMU processes, whose command lines say both the
  * VM's name (-name) and where its QMP monitor listens.
+ *
+ * A name is a claim anyone can make: any user can start a process called
+ * qemu-system-x86_64 with "-name vm1" and a monitor of its own, or leave
+ * a socket named vm1.qmp in a directory others may write.  So a name
+ * leads only to the caller's own processes and sockets, unless the caller
+ * says otherwise (BC_DOMAIN_ANY_OWNER) or gives the socket itself.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,24 +45,122 @@ static char *prefixed(const char *prefix, const char *rest)
     return s;
 }
 
-static bool is_socket(const char *path)
+const char *bc_user_describe(uid_t uid, char *buf, size_t len)
+{
+    struct passwd pw, *res = NULL;
+    char pwbuf[1024];
+
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+        snprintf(buf, len, "user '%s' (uid %u)", res->pw_name,
+                 (unsigned)uid);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+    return buf;
+}
+
+/* The user name of 'uid' (a new string), or NULL if it has none. */
+static char *user_name(uid_t uid)
+{
+    struct passwd pw, *res = NULL;
+    char pwbuf[1024];
+
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+        return strdup(res->pw_name);
+    return NULL;
+}
+
+/* ---- sockets ------------------------------------------------------- */
+
+typedef enum {
+    SOCK_NONE,                  /* nothing there, or not a socket */
+    SOCK_OK,                    /* a socket, owned by the uid given back */
+    SOCK_REFUSED,               /* a name must not lead there: see 'why' */
+} sock_kind;
+
+/*
+ * A candidate in a socket directory.  A symbolic link is the admin's way
+ * of giving a VM a second name, so it is followed, but only when the
+ * link and the socket have one owner: another user's link must not lend
+ * the caller's name to a socket.
+ */
+static sock_kind dir_socket(const char *path, uid_t *uid, char *why,
+                            size_t len)
+{
+    struct stat lst, st;
+    char a[160], b[160];
+
+    if (lstat(path, &lst) < 0)
+        return SOCK_NONE;
+    if (!S_ISLNK(lst.st_mode)) {
+        if (!S_ISSOCK(lst.st_mode))
+            return SOCK_NONE;
+        *uid = lst.st_uid;
+        return SOCK_OK;
+    }
+    if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return SOCK_NONE;
+    *uid = st.st_uid;
+    if (lst.st_uid == st.st_uid)
+        return SOCK_OK;
+    snprintf(why, len, "'%s' is a symbolic link of %s to a socket of %s",
+             path, bc_user_describe(lst.st_uid, a, sizeof(a)),
+             bc_user_describe(st.st_uid, b, sizeof(b)));
+    return SOCK_REFUSED;
+}
+
+/*
+ * The socket a QEMU command line declares.  QEMU creates it itself, as a
+ * socket: a link or another kind of file in its place was put there by
+ * someone else.  A missing one is left to connect(), which says so.
+ */
+static sock_kind declared_socket(const char *path, uid_t *uid, char *why,
+                                 size_t len)
 {
     struct stat st;
 
-    return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+    if (lstat(path, &st) < 0)
+        return SOCK_NONE;
+    if (S_ISLNK(st.st_mode)) {
+        snprintf(why, len, "its monitor socket '%s' is a symbolic link",
+                 path);
+        return SOCK_REFUSED;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(why, len, "its monitor socket '%s' is not a socket", path);
+        return SOCK_REFUSED;
+    }
+    *uid = st.st_uid;
+    return SOCK_OK;
+}
+
+/* What a lookup passed over, to explain a name that found nothing. */
+typedef struct passed_over {
+    int others;                 /* VMs of other users by that name */
+    uid_t other_uid;            /* the owner of the first of them */
+    char refused[512];          /* why the first refused socket was */
+} passed_over;
+
+static void pass_other(passed_over *po, uid_t uid)
+{
+    if (po->others++ == 0)
+        po->other_uid = uid;
 }
 
 /* ---- socket directories -------------------------------------------- */
 
 /*
  * Look for NAME.qmp, NAME.sock and NAME/qmp.sock in each directory of
- * $BLOCKCOPY_SOCKET_DIRS.  Returns 1 with *path set, 0 when none exists.
+ * $BLOCKCOPY_SOCKET_DIRS.  Returns 1 with 'out' set, 0 when none is there
+ * for the caller ('po' says what was passed over).
  */
-static int find_in_socket_dirs(const char *name, char **path, bc_error *err)
+static int find_in_socket_dirs(const char *name, unsigned int flags,
+                               bc_domain_addr *out, passed_over *po,
+                               bc_error *err)
 {
     static const char *const patterns[] = { "%s/%s.qmp", "%s/%s.sock",
                                             "%s/%s/qmp.sock" };
     char *copy, *dir, *save = NULL;
+    uid_t me = geteuid();
     size_t i;
     int ret = 0;
 
@@ -64,15 +169,25 @@ static int find_in_socket_dirs(const char *name, char **path, bc_error *err)
     for (dir = strtok_r(copy, ":", &save); dir && ret == 0;
          dir = strtok_r(NULL, ":", &save)) {
         for (i = 0; i < BC_ARRAY_SIZE(patterns); i++) {
-            char *p;
+            char *p, why[512];
+            uid_t uid = 0;
+            sock_kind k;
 
             if (asprintf(&p, patterns[i], dir, name) < 0) {
                 ret = bc_set_error_oom(err);
                 break;
             }
-            if (is_socket(p)) {
-                *path = p;
-                ret = 1;
+            k = dir_socket(p, &uid, why, sizeof(why));
+            if (k == SOCK_REFUSED && !po->refused[0])
+                bc_strlcpy(po->refused, why, sizeof(po->refused));
+            if (k == SOCK_OK && uid != me && !(flags & BC_DOMAIN_ANY_OWNER)) {
+                pass_other(po, uid);
+            } else if (k == SOCK_OK) {
+                out->address = prefixed("unix:", p);
+                out->check_peer = true;
+                out->peer_uid = uid;
+                ret = out->address ? 1 : bc_set_error_oom(err);
+                free(p);
                 break;
             }
             free(p);
@@ -86,6 +201,7 @@ static int find_in_socket_dirs(const char *name, char **path, bc_error *err)
 
 typedef struct qemu_proc {
     int pid;
+    uid_t uid;                  /* its real uid */
     char *name;
     char *address;              /* the QMP monitor, or NULL */
     bool hmp;                   /* it has a human monitor */
@@ -96,6 +212,34 @@ static void proc_clear(qemu_proc *p)
     free(p->name);
     free(p->address);
     memset(p, 0, sizeof(*p));
+}
+
+/*
+ * The real uid of a process, from /proc/PID/status: the user who started
+ * it, also when it runs a set-user-ID program, whose effective uid (the
+ * owner of /proc/PID) is the program's owner.
+ */
+static int proc_uid(int pid, uid_t *uid)
+{
+    char path[64], line[256];
+    bool line_start = true;
+    unsigned long u;
+    FILE *f;
+    int ret = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    if (!(f = fopen(path, "re")))
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        if (line_start && sscanf(line, "Uid: %lu", &u) == 1) {
+            *uid = (uid_t)u;
+            ret = 0;
+            break;
+        }
+        line_start = strchr(line, '\n') != NULL;
+    }
+    fclose(f);
+    return ret;
 }
 
 /* Read /proc/PID/cmdline into a NULL-terminated argv. */
@@ -317,12 +461,13 @@ static int scan_procs(qemu_proc **out, size_t *nout, bc_error *err)
                                   "cannot read /proc");
     while ((de = readdir(d))) {
         char **argv;
+        uid_t uid;
         int pid;
 
         if (!isdigit((unsigned char)de->d_name[0]))
             continue;
         pid = atoi(de->d_name);
-        if (!(argv = read_cmdline(pid)))
+        if (proc_uid(pid, &uid) < 0 || !(argv = read_cmdline(pid)))
             continue;
         if (is_qemu(argv[0])) {
             if (n == cap) {
@@ -338,6 +483,7 @@ static int scan_procs(qemu_proc **out, size_t *nout, bc_error *err)
                 cap = cap ? cap * 2 : 8;
             }
             memset(&list[n], 0, sizeof(list[n]));
+            list[n].uid = uid;
             parse_proc(pid, argv, &list[n]);
             n++;
         }
@@ -359,38 +505,85 @@ static void procs_free(qemu_proc *list, size_t n)
     free(list);
 }
 
+/*
+ * May a name lead to the monitor that process 'p' declares?  QEMU makes
+ * its socket as the user it runs as: a socket of another user in that
+ * place is someone else's, whatever the command line says.  Returns
+ * false with the reason in 'why'.
+ */
+static bool proc_socket_ok(const qemu_proc *p, char *why, size_t len)
+{
+    char a[160], b[160];
+    uid_t uid;
+
+    if (!p->address || !bc_str_has_prefix(p->address, "unix:"))
+        return true;
+    switch (declared_socket(p->address + 5, &uid, why, len)) {
+    case SOCK_NONE:
+        return true;
+    case SOCK_REFUSED:
+        return false;
+    case SOCK_OK:
+        break;
+    }
+    if (uid == p->uid)
+        return true;
+    snprintf(why, len, "its monitor socket '%s' belongs to %s, the QEMU "
+             "process to %s", p->address + 5,
+             bc_user_describe(uid, a, sizeof(a)),
+             bc_user_describe(p->uid, b, sizeof(b)));
+    return false;
+}
+
 /* ---- lookup and listing -------------------------------------------- */
 
-int bc_domain_resolve(const char *domain, char **address, bc_error *err)
+/* A name that led nowhere the caller may go: say why. */
+static int not_found(const char *domain, const passed_over *po,
+                     bc_error *err)
+{
+    char who[160];
+
+    if (po->others)
+        return bc_set_error(err, BC_ERR_NO_DOMAIN,
+                            "VM '%s' belongs to %s%s, not to you; use "
+                            "--any-owner or its socket path", domain,
+                            bc_user_describe(po->other_uid, who, sizeof(who)),
+                            po->others > 1 ? " (and others)" : "");
+    if (po->refused[0])
+        return bc_set_error(err, BC_ERR_NO_DOMAIN,
+                            "VM '%s': %s: refused by name; give the socket "
+                            "path if you trust it", domain, po->refused);
+    return bc_set_error(err, BC_ERR_NO_DOMAIN,
+                        "no VM named '%s': no socket for it in %s and no "
+                        "QEMU process with -name %s", domain, socket_dirs(),
+                        domain);
+}
+
+/* Resolve a name: 0 with 'out' set; 1 when nothing was found, 'po'
+ * saying what was passed over; -1 with 'err' set. */
+static int resolve_name(const char *domain, unsigned int flags,
+                        bc_domain_addr *out, passed_over *po, bc_error *err)
 {
     qemu_proc *procs = NULL;
     size_t n = 0, i;
     ssize_t found = -1;
-    char *path = NULL;
+    uid_t me = geteuid();
+    char why[512];
     int rc, matches = 0;
 
-    *address = NULL;
-    if (bc_str_has_prefix(domain, "unix:") ||
-        bc_str_has_prefix(domain, "tcp:") || strchr(domain, '/')) {
-        *address = strchr(domain, '/') && !bc_str_has_prefix(domain, "unix:")
-                       ? prefixed("unix:", domain) : strdup(domain);
-        return *address ? 0 : bc_set_error_oom(err);
-    }
-
-    rc = find_in_socket_dirs(domain, &path, err);
-    if (rc < 0)
-        return -1;
-    if (rc == 1) {
-        *address = prefixed("unix:", path);
-        free(path);
-        return *address ? 0 : bc_set_error_oom(err);
-    }
+    rc = find_in_socket_dirs(domain, flags, out, po, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
 
     if (scan_procs(&procs, &n, err) < 0)
         return -1;
     for (i = 0; i < n; i++) {
         if (!procs[i].name || strcmp(procs[i].name, domain) != 0)
             continue;
+        if (procs[i].uid != me && !(flags & BC_DOMAIN_ANY_OWNER)) {
+            pass_other(po, procs[i].uid);
+            continue;
+        }
         matches++;
         if (found < 0 || (!procs[found].address && procs[i].address))
             found = i;
@@ -401,10 +594,7 @@ int bc_domain_resolve(const char *domain, char **address, bc_error *err)
                           "socket instead (see 'blockcopy list')", matches,
                           domain);
     } else if (found < 0) {
-        rc = bc_set_error(err, BC_ERR_NO_DOMAIN,
-                          "no VM named '%s': no socket for it in %s and no "
-                          "QEMU process with -name %s", domain, socket_dirs(),
-                          domain);
+        rc = 1;
     } else if (!procs[found].address) {
         rc = bc_set_error(err, BC_ERR_NO_DOMAIN,
                           "VM '%s' (pid %d) has no QMP monitor %s; blockcopy "
@@ -412,12 +602,52 @@ int bc_domain_resolve(const char *domain, char **address, bc_error *err)
                           domain, procs[found].pid,
                           procs[found].hmp ? "(only a human monitor)"
                                            : "at all");
+    } else if (!proc_socket_ok(&procs[found], why, sizeof(why))) {
+        rc = bc_set_error(err, BC_ERR_NO_DOMAIN,
+                          "VM '%s' (pid %d): %s: refused by name; give the "
+                          "socket path if you trust it", domain,
+                          procs[found].pid, why);
     } else {
-        *address = procs[found].address;
+        out->address = procs[found].address;
         procs[found].address = NULL;
+        /* Whoever listens there must be the process's user, also if the
+         * socket appears, or changes, after the look above. */
+        out->check_peer = bc_str_has_prefix(out->address, "unix:");
+        out->peer_uid = procs[found].uid;
         rc = 0;
     }
     procs_free(procs, n);
+    return rc;
+}
+
+int bc_domain_resolve(const char *domain, unsigned int flags,
+                      bc_domain_addr *out, bc_error *err)
+{
+    passed_over po;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&po, 0, sizeof(po));
+    /* A socket the user names is the user's own statement: taken as
+     * given, whoever owns it. */
+    if (bc_str_has_prefix(domain, "unix:") ||
+        bc_str_has_prefix(domain, "tcp:") || strchr(domain, '/')) {
+        out->address = strchr(domain, '/') &&
+                       !bc_str_has_prefix(domain, "unix:")
+                       ? prefixed("unix:", domain) : strdup(domain);
+        return out->address ? 0 : bc_set_error_oom(err);
+    }
+
+    /* The caller's own VM by that name comes first, also with
+     * BC_DOMAIN_ANY_OWNER: that only widens a search that found nothing
+     * but other users' VMs. */
+    rc = resolve_name(domain, flags & ~BC_DOMAIN_ANY_OWNER, out, &po, err);
+    if (rc == 1 && po.others && (flags & BC_DOMAIN_ANY_OWNER)) {
+        memset(&po, 0, sizeof(po));
+        rc = resolve_name(domain, flags, out, &po, err);
+    }
+    if (rc == 1)
+        return not_found(domain, &po, err);
     return rc;
 }
 
@@ -431,13 +661,14 @@ void bc_domains_free(bc_domain_info *doms, size_t n)
         free(doms[i].name);
         free(doms[i].address);
         free(doms[i].note);
+        free(doms[i].owner);
     }
     free(doms);
 }
 
 static int add_domain(bc_domain_info **list, size_t *n, size_t *cap,
-                      const char *name, int pid, const char *address,
-                      const char *note)
+                      const char *name, int pid, uid_t uid,
+                      const char *address, const char *note)
 {
     bc_domain_info *d;
 
@@ -455,6 +686,8 @@ static int add_domain(bc_domain_info **list, size_t *n, size_t *cap,
     d->pid = pid;
     d->address = bc_strdup0(address);
     d->note = bc_strdup0(note);
+    d->uid = uid;
+    d->owner = NULL;
     return 0;
 }
 
@@ -475,7 +708,9 @@ static int list_socket_dirs(bc_domain_info **list, size_t *n, size_t *cap)
         while ((de = readdir(d))) {
             const char *nm = de->d_name;
             size_t len = strlen(nm);
-            char *path = NULL, *name = NULL;
+            char *path = NULL, *name = NULL, why[512], note[600];
+            sock_kind k = SOCK_NONE;
+            uid_t uid = 0;
 
             if (nm[0] == '.')
                 continue;
@@ -489,12 +724,14 @@ static int list_socket_dirs(bc_domain_info **list, size_t *n, size_t *cap)
                 continue;
             if (asprintf(&path, "%s/%s", dir, nm) < 0)
                 path = NULL;
-            if (path && !is_socket(path)) {
+            if (path && (k = dir_socket(path, &uid, why, sizeof(why))) ==
+                            SOCK_NONE) {
                 free(path);
                 path = NULL;
                 if (asprintf(&path, "%s/%s/qmp.sock", dir, nm) < 0)
                     path = NULL;
-                if (path && !is_socket(path)) {
+                if (path && (k = dir_socket(path, &uid, why, sizeof(why))) ==
+                                SOCK_NONE) {
                     free(path);
                     path = NULL;
                 }
@@ -502,8 +739,11 @@ static int list_socket_dirs(bc_domain_info **list, size_t *n, size_t *cap)
             if (path) {
                 char *addr = prefixed("unix:", path);
 
+                if (k == SOCK_REFUSED)
+                    snprintf(note, sizeof(note), "refused by name: %s", why);
                 if (addr)
-                    add_domain(list, n, cap, name, 0, addr, NULL);
+                    add_domain(list, n, cap, name, 0, uid, addr,
+                               k == SOCK_REFUSED ? note : NULL);
                 free(addr);
             }
             free(path);
@@ -533,27 +773,40 @@ int bc_domains_list(bc_domain_info **out, size_t *nout, bc_error *err)
         qemu_proc *p = &procs[i];
         bool merged = false;
         const char *note = NULL;
+        char why[512], refusal[600];
 
-        /* A socket found in a directory is the same VM: add the pid. */
+        if (!p->address)
+            note = p->hmp ? "no QMP monitor (only HMP): cannot be driven"
+                          : "no monitor: cannot be driven";
+        else if (!proc_socket_ok(p, why, sizeof(why)))
+            note = refusal;
+        if (note == refusal)
+            snprintf(refusal, sizeof(refusal), "refused by name: %s", why);
+
+        /* A socket found in a directory is the same VM: add the pid.  The
+         * process's owner is the VM's. */
         for (j = 0; j < n && p->address; j++)
             if (list[j].address && !strcmp(list[j].address, p->address) &&
                 !list[j].pid) {
                 list[j].pid = p->pid;
+                list[j].uid = p->uid;
                 if (p->name) {
                     free(list[j].name);
                     list[j].name = strdup(p->name);
                 }
+                if (note && !list[j].note)
+                    list[j].note = strdup(note);
                 merged = true;
             }
         if (merged)
             continue;
-        if (!p->address)
-            note = p->hmp ? "no QMP monitor (only HMP): cannot be driven"
-                          : "no monitor: cannot be driven";
-        if (add_domain(&list, &n, &cap, p->name, p->pid, p->address, note) < 0)
+        if (add_domain(&list, &n, &cap, p->name, p->pid, p->uid, p->address,
+                       note) < 0)
             goto oom;
     }
     procs_free(procs, nprocs);
+    for (i = 0; i < n; i++)
+        list[i].owner = user_name(list[i].uid);
     *out = list;
     *nout = n;
     return 0;
@@ -564,9 +817,21 @@ int bc_domains_list(bc_domain_info **out, size_t *nout, bc_error *err)
     return bc_set_error_oom(err);
 }
 
-int bc_domain_lookup(const char *domain, char **address, bc_error *err)
+int bc_domain_lookup_flags(const char *domain, unsigned int flags,
+                           char **address, bc_error *err)
 {
+    bc_domain_addr to;
+
+    *address = NULL;
     if (!domain || !*domain)
         return bc_set_error(err, BC_ERR_INVALID_ARG, "no domain given");
-    return bc_domain_resolve(domain, address, err);
+    if (bc_domain_resolve(domain, flags, &to, err) < 0)
+        return -1;
+    *address = to.address;
+    return 0;
+}
+
+int bc_domain_lookup(const char *domain, char **address, bc_error *err)
+{
+    return bc_domain_lookup_flags(domain, 0, address, err);
 }

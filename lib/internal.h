@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "blockcopy.h"
 
@@ -47,6 +48,10 @@ int64_t bc_now_us(void);
 /* Milliseconds left until 'deadline_us' (monotonic), at least 0; -1 if
  * there is no deadline (deadline_us == 0). */
 int bc_ms_until(int64_t deadline_us);
+
+/* "user 'nobody' (uid 65534)", or "uid 1234" for a uid without a user
+ * name, in 'buf'; returns 'buf'. */
+const char *bc_user_describe(uid_t uid, char *buf, size_t len);
 
 /* strdup() that accepts NULL. */
 char *bc_strdup0(const char *s);

@@ -65,6 +65,10 @@ struct bc_qmp {
 
     bc_qmp_trace_cb trace;
     void *trace_opaque;
+
+    /* A unix socket must be served by this uid (bc_qmp_require_peer()). */
+    bool check_peer;
+    uid_t peer_uid;
 };
 
 bc_qmp *bc_qmp_new(void)
@@ -155,6 +159,30 @@ static int64_t deadline_after(int ms)
 
 /* ---- connecting ---------------------------------------------------- */
 
+/*
+ * The owner of a socket file says little about who listens on it: the
+ * file can be swapped between the lookup and the connect(), or made by
+ * one user and served by another.  The kernel knows who called listen().
+ */
+static int check_peer(int fd, const char *path, uid_t want, bc_error *err)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    char got_user[160], want_user[160];
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return bc_set_error_errno(err, BC_ERR_CONNECT, errno,
+                                  "cannot tell who listens on '%s'", path);
+    if (cred.uid == want)
+        return 0;
+    return bc_set_error(err, BC_ERR_NO_DOMAIN,
+                        "monitor socket '%s' is served by a process of %s, "
+                        "not of %s as the lookup found: refused by name; "
+                        "give the socket path if you trust it", path,
+                        bc_user_describe(cred.uid, got_user, sizeof(got_user)),
+                        bc_user_describe(want, want_user, sizeof(want_user)));
+}
+
 static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
 {
     struct sockaddr_un sun;
@@ -215,6 +243,10 @@ static int connect_unix(bc_qmp *q, const char *path, bc_error *err)
             return bc_set_error_errno(err, BC_ERR_CONNECT, e,
                                       "cannot connect to '%s'", path);
         }
+    }
+    if (q->check_peer && check_peer(fd, path, q->peer_uid, err) < 0) {
+        close(fd);
+        return -1;
     }
     q->fd = fd;
     return 0;
@@ -781,6 +813,12 @@ int bc_qmp_connect(bc_qmp *q, const char *address, bc_error *err)
             return -1;
     }
     return handshake(q, err);
+}
+
+void bc_qmp_require_peer(bc_qmp *q, uid_t uid)
+{
+    q->check_peer = true;
+    q->peer_uid = uid;
 }
 
 int bc_qmp_attach_fd(bc_qmp *q, int fd, bc_error *err)

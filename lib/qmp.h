@@ -50,6 +50,10 @@ void bc_qmp_set_trace(bc_qmp *q, bc_qmp_trace_cb cb, void *opaque);
  */
 int bc_qmp_connect(bc_qmp *q, const char *address, bc_error *err);
 
+/* From now on, refuse a unix socket that a process of another uid than
+ * 'uid' listens on (BC_ERR_NO_DOMAIN), before a byte is exchanged. */
+void bc_qmp_require_peer(bc_qmp *q, uid_t uid);
+
 /* Take over a connected descriptor (tests use a socketpair) and do the
  * handshake on it. */
 int bc_qmp_attach_fd(bc_qmp *q, int fd, bc_error *err);

@@ -47,9 +47,9 @@ complete "disks --domain bccomplete" "$VM"
 # Options of the command being typed, without those already given.
 complete "copy $VM vda --wa" --wait
 complete "copy $VM vda --p" --pivot --print-xml
-complete "job $VM vda --pivot --" --abort --async --bandwidth --bytes \
+complete "job $VM vda --pivot --" --abort --any-owner --async --bandwidth --bytes \
     --finish --info --json --quiet --raw --socket --timeout --verbose --wait
-complete "copy $VM vda /x --wait " --async --bandwidth --blockdev --buf-size \
+complete "copy $VM vda /x --wait " --any-owner --async --bandwidth --blockdev --buf-size \
     --bytes --dest-is-zero --dry-run --finish --format --granularity \
     --json --pivot --print-xml --quiet --raw --reuse-external --secret-file \
     --shallow --socket --synchronous-writes --timeout --transient-job \

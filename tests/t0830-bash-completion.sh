@@ -60,9 +60,9 @@ offers "--pivot" blockcopy job "$name" vda --p
 # Not --domain: the VM is on the line already.
 want=$(blockcopy --json help copy |
     jq -r '.commands[0].options[] | select(.name != "domain" and (.["alias-of"] | not)) | "--" + .name')
-offers "$want --socket --json --quiet" blockcopy copy "$name" --
+offers "$want --socket --json --quiet --any-owner" blockcopy copy "$name" --
 offers "--format" blockcopy "$name" vda --fo
-offers "--stop-on-error --socket --json --quiet" blockcopy shell --
+offers "--stop-on-error --socket --json --quiet --any-owner" blockcopy shell --
 offers "--help" blockcopy --he
 offers "--verbose --version" blockcopy --ve
 offers "raw qcow2 qed vmdk vdi vhdx vpc" blockcopy "$name" vda /x --format ""
@@ -91,30 +91,41 @@ offers "$T/run" blockcopy -s "$T/ru"
 
 # Nothing to offer: values that are numbers, words past the last slot.
 offers "" blockcopy "$name" vda /x --bandwidth ""
-offers "--json --quiet --socket" blockcopy list ""
+offers "--any-owner --json --quiet --socket" blockcopy list ""
 
 # Names are data.  A process that calls itself QEMU, named to run a command
 # when a shell evaluates the name, is offered quoted, and Tab runs nothing:
-# neither for a process of the caller's nor for one of another user.
+# neither for a process of the caller's nor, with --any-owner, for one of
+# another user (which is not offered without it).
 evil='vm$(touch '$T'/pwned)`touch '$T'/pwned`;touch '$T/pwned$'\e[31m'
-fake_vm() {
-    local sock=$1; shift
-    "$@" bash -c 'exec -a qemu-system-x86_64 python3 -c "import time; time.sleep(600)" \
-        -name "$0" -qmp "unix:$1,server=on"' "$evil" "$sock" &
-    BG_PIDS+=($!)
-}
-fake_vm "$T/evil.qmp"
+chmod 711 "$T"
+mkdir -m 755 "$T/bin"
+cp "$TESTS_DIR/helpers/fake-qmp" "$T/bin/fake-qmp"
 mkdir -m 1777 "$T/other"
-chmod 755 "$T"
-fake_vm "$T/other/evil.qmp" setpriv --reuid=65534 --regid=65534 --clear-groups
-sleep 0.5
+# fake_vm NAME SOCKET [RUN-AS...]: a fake QEMU named NAME on SOCKET.
+fake_vm() {
+    local name=$1 sock=$2; shift 2
+    "$@" bash -c 'exec -a qemu-system-x86_64 /usr/bin/python3 "$@"' fake \
+        "$T/bin/fake-qmp" "$sock" silent --as-qemu -name "$name" \
+        -qmp "unix:$sock,server=on" &
+    BG_PIDS+=($!)
+    for _ in $(seq 100); do [ -S "$sock" ] && return; sleep 0.05; done
+    fail "no fake VM on $sock"
+}
+fake_vm "$evil" "$T/evil.qmp"
+fake_vm "other$evil" "$T/other/evil.qmp" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups --
 printf -v quoted '%q' "$evil"
+printf -v other '%q' "other$evil"
 includes "$quoted" blockcopy "vm"
 includes "$quoted" blockcopy jobs "vm"
+offers "" blockcopy "other"
+includes "$other" blockcopy --any-owner "other"
 [ -e "$T/pwned" ] && fail "completing a VM name ran a command"
 # What Tab put on the line reads back as the name itself.
-eval "set -- $quoted"
+eval "set -- $quoted $other"
 expect_eq "$1" "$evil" "the offered word, read by bash"
+expect_eq "$2" "other$evil" "the other offered word, read by bash"
 [ -e "$T/pwned" ] && fail "the offered word ran a command"
 
 # The same for names a monitor gives: its disks (a QEMU device id has no

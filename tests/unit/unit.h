@@ -12,5 +12,6 @@ Suite *typedparams_suite(void);
 Suite *diskxml_suite(void);
 Suite *words_suite(void);
 Suite *job_suite(void);
+Suite *domain_suite(void);
 
 #endif /* UNIT_H */
