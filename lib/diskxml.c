@@ -23,13 +23,40 @@ static const char *const writable_formats[] = {
     "raw", "qcow2", "qed", "vmdk", "vdi", "vhdx", "vpc", NULL
 };
 
-/* Network protocols that QEMU can write to, and those it can only read. */
-static const char *const writable_protocols[] = {
-    "nbd", "rbd", "gluster", "iscsi", "ssh", "nfs", NULL
+/*
+ * One row per network protocol: what QEMU can do with it and what the
+ * XML may ask of it.  A protocol missing here is unknown.
+ */
+struct protocol {
+    const char *name;
+    bool writable;              /* QEMU can write to it */
+    bool can_create;            /* blockdev-create works over it */
+    bool secret;                /* <auth> needs a secret object */
 };
-static const char *const readonly_protocols[] = {
-    "http", "https", "ftp", "ftps", "tftp", NULL
+
+static const struct protocol protocols[] = {
+    { "nbd",     true,  false, false },
+    { "rbd",     true,  true,  true  },
+    { "gluster", true,  true,  false },
+    { "iscsi",   true,  false, true  },
+    { "ssh",     true,  true,  false },
+    { "nfs",     true,  true,  false },
+    { "http",    false, false, false },
+    { "https",   false, false, false },
+    { "ftp",     false, false, false },
+    { "ftps",    false, false, false },
+    { "tftp",    false, false, false },
 };
+
+static const struct protocol *find_protocol(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < BC_ARRAY_SIZE(protocols); i++)
+        if (strcmp(protocols[i].name, name) == 0)
+            return &protocols[i];
+    return NULL;
+}
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -211,6 +238,7 @@ static int parse_hosts(xmlNodePtr source, bc_dest *dest, bc_error *err)
 
 static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
 {
+    const struct protocol *proto;
     xmlNodePtr auth;
 
     dest->protocol = attr(source, "protocol");
@@ -218,12 +246,12 @@ static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
     if (!dest->protocol || !*dest->protocol)
         return xml_error(err, source, "network <source> has no protocol "
                          "attribute");
-    if (in_list(readonly_protocols, dest->protocol))
-        return xml_error(err, source, "protocol '%s' is read-only in QEMU "
-                         "and cannot be a copy destination", dest->protocol);
-    if (!in_list(writable_protocols, dest->protocol))
+    if (!(proto = find_protocol(dest->protocol)))
         return xml_error(err, source, "unknown network protocol '%s'",
                          dest->protocol);
+    if (!proto->writable)
+        return xml_error(err, source, "protocol '%s' is read-only in QEMU "
+                         "and cannot be a copy destination", dest->protocol);
     if (!dest->name || !*dest->name) {
         /* An NBD server may export a single unnamed image. */
         if (strcmp(dest->protocol, "nbd") != 0)
@@ -508,8 +536,8 @@ bool bc_dest_can_create(const bc_dest *dest)
     if (dest->type == BC_DEST_FILE)
         return true;
     if (dest->type == BC_DEST_NETWORK)
-        return strcmp(dest->protocol, "nbd") != 0 &&
-               strcmp(dest->protocol, "iscsi") != 0;
+        return find_protocol(dest->protocol) &&
+               find_protocol(dest->protocol)->can_create;
     return false;
 }
 
@@ -563,7 +591,8 @@ static int split_name(const bc_dest *dest, const char *what, char **first,
 bool bc_dest_needs_secret(const bc_dest *dest)
 {
     return dest->type == BC_DEST_NETWORK && dest->auth_username &&
-           (!strcmp(dest->protocol, "rbd") || !strcmp(dest->protocol, "iscsi"));
+           find_protocol(dest->protocol) &&
+           find_protocol(dest->protocol)->secret;
 }
 
 static int network_options(const bc_dest *dest, const char *secret_id,
