@@ -351,11 +351,11 @@ void bc_job_record_drop(bc_conn *conn, const bc_disk *disk)
 /* ---- clean-up ------------------------------------------------------ */
 
 /*
- * Remove the secret objects ("PREFIX" "sN") of copies whose protocol node
- * ("PREFIX" "fN") is gone: a node the disk runs on may still need its
- * secret to reconnect.
+ * Remove the secret and TLS objects ("PREFIX" "sN", "PREFIX" "xN") of
+ * copies whose protocol node ("PREFIX" "fN") is gone: a node the disk
+ * runs on may still need its secret or credentials to reconnect.
  */
-static void cleanup_secrets(bc_conn *conn, const char *prefix)
+static void cleanup_objects(bc_conn *conn, const char *prefix)
 {
     json_object *objects = NULL, *nodes = NULL;
     size_t i, n;
@@ -373,7 +373,8 @@ static void cleanup_secrets(bc_conn *conn, const char *prefix)
                                      "name");
         char node[128];
 
-        if (!id || !bc_str_has_prefix(id, prefix) || id[strlen(prefix)] != 's')
+        if (!id || !bc_str_has_prefix(id, prefix) ||
+            (id[strlen(prefix)] != 's' && id[strlen(prefix)] != 'x'))
             continue;
         snprintf(node, sizeof(node), "%sf%.16s", prefix,
                  id + strlen(prefix) + 1);
@@ -413,7 +414,7 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk)
         }
     }
     json_object_put(nodes);
-    cleanup_secrets(conn, prefix);
+    cleanup_objects(conn, prefix);
 }
 
 /* Close the old chain of a disk that has pivoted.  QEMU refuses a node
