@@ -52,7 +52,8 @@ complete "job $VM vda --pivot --" --abort --async --bandwidth --bytes \
 complete "copy $VM vda /x --wait " --async --bandwidth --blockdev --buf-size \
     --bytes --dest-is-zero --dry-run --finish --format --granularity \
     --pivot --print-xml --raw --reuse-external --secret-file --shallow \
-    --synchronous-writes --timeout --transient-job --verbose --xml
+    --synchronous-writes --timeout --tls-dir --tls-hostname --transient-job \
+    --verbose --xml
 
 # Option values.
 complete "copy $VM vda /x --format q" qcow2 qed
