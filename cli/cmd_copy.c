@@ -78,7 +78,7 @@ struct copy_opts {
 static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
 {
     unsigned long long v;
-    const char *secret;
+    const char *secret, *tls_dir;
     bc_error err;
     int rc;
 
@@ -149,6 +149,20 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
     if (secret && *secret &&
         bc_typed_params_add_string(&o->params, &o->nparams, &o->maxparams,
                                    BC_BLOCK_COPY_SECRET_FILE, secret, &err) < 0)
+        goto error;
+    /* An empty --tls-dir is an error of the library's; an empty
+     * variable is as good as unset. */
+    tls_dir = cli_arg(args, "tls-dir");
+    if (!tls_dir && (tls_dir = getenv("BLOCKCOPY_TLS_DIR")) && !*tls_dir)
+        tls_dir = NULL;
+    if (tls_dir &&
+        bc_typed_params_add_string(&o->params, &o->nparams, &o->maxparams,
+                                   BC_BLOCK_COPY_TLS_DIR, tls_dir, &err) < 0)
+        goto error;
+    if (cli_has(args, "tls-hostname") &&
+        bc_typed_params_add_string(&o->params, &o->nparams, &o->maxparams,
+                                   BC_BLOCK_COPY_TLS_HOSTNAME,
+                                   cli_arg(args, "tls-hostname"), &err) < 0)
         goto error;
     if ((rc = cli_arg_size(args, "buf-size", ULLONG_MAX, &v)) < 0)
         return -1;

@@ -35,6 +35,11 @@ static const cli_opt copy_opts[] = {
     { "secret-file", CLI_OPT_STRING, 0, "FILE",
       "the key or password for the XML's <auth> (default: "
       "$BLOCKCOPY_SECRET_FILE)", CLI_COMPLETE_FILE, NULL },
+    { "tls-dir", CLI_OPT_STRING, 0, "DIR",
+      "the certificates for the XML's tls='yes' (default: "
+      "$BLOCKCOPY_TLS_DIR, else /etc/pki/qemu)", CLI_COMPLETE_FILE, NULL },
+    { "tls-hostname", CLI_OPT_STRING, 0, "NAME",
+      "the name the server's certificate must carry", 0, NULL },
     { "blockdev", CLI_OPT_BOOL, 0, NULL,
       "DEST is a block device, not a file", 0, NULL },
     { "shallow", CLI_OPT_BOOL, 0, NULL,

@@ -404,6 +404,17 @@ BC_EXPORT void bc_disks_free(bc_disk_info *disks, size_t ndisks);
  * <auth username=> (rbd, iscsi).  QEMU reads it; the secret itself never
  * passes through the library. */
 #define BC_BLOCK_COPY_SECRET_FILE "secret-file"
+/* string: the directory of the certificates for a destination with
+ * tls='yes' (nbd): ca-cert.pem, and client-cert.pem with client-key.pem
+ * if the server asks for a client certificate.  Default /etc/pki/qemu,
+ * as libvirt's; a relative path is taken from the caller's working
+ * directory.  QEMU reads the files, so QEMU must be allowed to.  Unused
+ * for a destination without TLS. */
+#define BC_BLOCK_COPY_TLS_DIR "tls-dir"
+/* string: the name the server's certificate must carry, instead of the
+ * host name of the destination (its tlsHostname attribute, which this
+ * overrides).  An error for a destination without TLS. */
+#define BC_BLOCK_COPY_TLS_HOSTNAME "tls-hostname"
 
 typedef enum {
     BC_BLOCK_COPY_SHALLOW = 1 << 0,          /* copy only the top image */

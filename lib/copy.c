@@ -31,12 +31,16 @@
 /* How often a change answered late is checked before it counts as
  * unknown. */
 #define LATE_TRIES 5
+/* Where libvirt keeps the certificates QEMU uses by default. */
+#define TLS_DIR_DEFAULT "/etc/pki/qemu"
 
 static const bc_typed_param_spec copy_params[] = {
     { BC_BLOCK_COPY_BANDWIDTH, BC_TYPED_PARAM_ULLONG },
     { BC_BLOCK_COPY_GRANULARITY, BC_TYPED_PARAM_UINT },
     { BC_BLOCK_COPY_BUF_SIZE, BC_TYPED_PARAM_ULLONG },
     { BC_BLOCK_COPY_SECRET_FILE, BC_TYPED_PARAM_STRING },
+    { BC_BLOCK_COPY_TLS_DIR, BC_TYPED_PARAM_STRING },
+    { BC_BLOCK_COPY_TLS_HOSTNAME, BC_TYPED_PARAM_STRING },
     { NULL, 0 }
 };
 
@@ -48,7 +52,7 @@ static const bc_typed_param_spec copy_params[] = {
 typedef enum {
     UNDO_FILE,              /* the file the tool created for the copy */
     UNDO_FDSET,             /* the fd set that hands it to QEMU */
-    UNDO_OBJECT,            /* a secret object, or the record */
+    UNDO_OBJECT,            /* a secret or TLS object, or the record */
     UNDO_NODE,              /* a block node */
     UNDO_CREATE,            /* a blockdev-create job */
     UNDO_MIRROR,            /* the mirror job */
@@ -74,6 +78,9 @@ struct copy {
     unsigned int granularity;   /* 0: QEMU's choice */
     unsigned long long buf_size;
     const char *secret_file;    /* borrowed from the params */
+    const char *tls_dir_param;  /* borrowed from the params */
+    const char *tls_hostname;   /* borrowed from the params */
+    char *tls_dir;              /* absolute: QEMU's cwd is not ours */
 
     char *format;               /* of the destination */
     bool exists;                /* the destination exists already */
@@ -83,6 +90,7 @@ struct copy {
     char fmt_node[32];
     char proto_node[32];
     char secret_id[32];
+    char tls_id[32];
 
     int fd;                     /* the local destination, or -1 */
     struct stat st;             /* what 'fd' is */
@@ -90,6 +98,7 @@ struct copy {
                                  * path */
 
     bool added_secret;
+    bool added_tls;
     bc_job_record rec;
 
     struct undo undo[MAX_UNDO];
@@ -153,6 +162,105 @@ static int check_params(struct copy *c, const bc_typed_param *params,
         return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
                                   "cannot read secret file '%s'",
                                   c->secret_file);
+
+    if (bc_typed_params_get_string(params, nparams, BC_BLOCK_COPY_TLS_DIR,
+                                   &c->tls_dir_param, err) < 0 ||
+        bc_typed_params_get_string(params, nparams,
+                                   BC_BLOCK_COPY_TLS_HOSTNAME,
+                                   &c->tls_hostname, err) < 0)
+        return -1;
+    if (c->tls_dir_param && !*c->tls_dir_param)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "the '%s' parameter is "
+                            "empty", BC_BLOCK_COPY_TLS_DIR);
+    if (c->tls_hostname && !*c->tls_hostname)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "the '%s' parameter is "
+                            "empty", BC_BLOCK_COPY_TLS_HOSTNAME);
+    return 0;
+}
+
+/* Is 'name' in directory 'dir' a file we can read?  0, or -1 with errno. */
+static int readable_in(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (stat(path, &st) < 0)
+        return -1;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return access(path, R_OK);
+}
+
+/*
+ * The certificates of a TLS destination, checked before anything
+ * changes: a missing CA would otherwise show only as QEMU refusing the
+ * object half way through the copy.  QEMU reads the files itself, by
+ * the names it gives them for a client.
+ */
+static int check_tls(struct copy *c, bc_error *err)
+{
+    const char *dir = c->tls_dir_param ? c->tls_dir_param : TLS_DIR_DEFAULT;
+    char cwd[PATH_MAX];
+    struct stat st;
+    bool cert, key;
+
+    if (!bc_dest_uses_tls(&c->dest)) {
+        /* A name to check the certificate against means the caller
+         * expects TLS: never connect in the clear instead. */
+        if (c->tls_hostname)
+            return bc_set_error(err, BC_ERR_INVALID_ARG, "a TLS host name "
+                                "('%s') is given, but destination '%s' does "
+                                "not use TLS (tls='yes' on its <source>)",
+                                c->tls_hostname, c->dest_name);
+        return 0;
+    }
+    if (c->tls_hostname) {
+        free(c->dest.tls_hostname);
+        if (!(c->dest.tls_hostname = strdup(c->tls_hostname)))
+            return bc_set_error_oom(err);
+    }
+
+    if (dir[0] == '/') {
+        c->tls_dir = strdup(dir);
+    } else {
+        if (!getcwd(cwd, sizeof(cwd)))
+            return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
+                                      "cannot resolve TLS directory '%s'",
+                                      dir);
+        if (asprintf(&c->tls_dir, "%s/%s", cwd, dir) < 0)
+            c->tls_dir = NULL;
+    }
+    if (!c->tls_dir)
+        return bc_set_error_oom(err);
+
+    if (stat(c->tls_dir, &st) < 0)
+        return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                  "cannot use TLS directory '%s' of "
+                                  "destination '%s'", c->tls_dir,
+                                  c->dest_name);
+    if (!S_ISDIR(st.st_mode))
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "TLS directory '%s' of "
+                            "destination '%s' is not a directory",
+                            c->tls_dir, c->dest_name);
+    if (readable_in(c->tls_dir, "ca-cert.pem") < 0)
+        return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                  "TLS directory '%s' has no readable "
+                                  "'ca-cert.pem' (the CA certificate that "
+                                  "signed the server's)", c->tls_dir);
+    /* A client certificate is optional, but only with its key. */
+    cert = readable_in(c->tls_dir, "client-cert.pem") == 0;
+    key = readable_in(c->tls_dir, "client-key.pem") == 0;
+    if (cert != key)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "TLS directory '%s' "
+                            "has '%s' but no readable '%s'", c->tls_dir,
+                            cert ? "client-cert.pem" : "client-key.pem",
+                            cert ? "client-key.pem" : "client-cert.pem");
     return 0;
 }
 
@@ -373,7 +481,9 @@ static int mirror_has_target_is_zero(bc_conn *conn, bool *has, bc_error *err)
 }
 
 /* Pick node names that are not in use yet: "bc-TOKEN-tN", "bc-TOKEN-fN",
- * nor named by an fd set QEMU still lists. */
+ * nor named by an fd set QEMU still lists; the objects of the same copy
+ * are "bc-TOKEN-sN" (secret) and "bc-TOKEN-xN" (TLS), removed with node
+ * "fN" (see job.c). */
 static int choose_node_names(struct copy *c, bc_error *err)
 {
     json_object *nodes = NULL, *fdsets = NULL;
@@ -390,6 +500,8 @@ static int choose_node_names(struct copy *c, bc_error *err)
         snprintf(c->proto_node, sizeof(c->proto_node), "bc-%s-f%d",
                  c->disk.token, gen);
         snprintf(c->secret_id, sizeof(c->secret_id), "bc-%s-s%d",
+                 c->disk.token, gen);
+        snprintf(c->tls_id, sizeof(c->tls_id), "bc-%s-x%d",
                  c->disk.token, gen);
         if (!bc_json_array_find(nodes, "node-name", c->fmt_node) &&
             !bc_json_array_find(nodes, "node-name", c->proto_node) &&
@@ -635,6 +747,27 @@ static int add_secret(struct copy *c, bc_error *err)
     return 0;
 }
 
+/* The TLS credentials of the connection: QEMU reads the certificates
+ * from the directory.  Like the secret, the object lives as long as the
+ * protocol node that uses it. */
+static int add_tls(struct copy *c, bc_error *err)
+{
+    json_object *args;
+
+    if (c->added_tls || !bc_dest_uses_tls(&c->dest))
+        return 0;
+    args = json_object_new_object();
+    bc_json_add_str(args, "qom-type", "tls-creds-x509");
+    bc_json_add_str(args, "id", c->tls_id);
+    bc_json_add_str(args, "endpoint", "client");
+    bc_json_add_str(args, "dir", c->tls_dir);
+    bc_json_add_bool(args, "verify-peer", true);
+    if (add_thing(c, UNDO_OBJECT, c->tls_id, "object-add", args, err) < 0)
+        return -1;
+    c->added_tls = true;
+    return 0;
+}
+
 /* Create the protocol layer: an empty file (or a raw one of full size). */
 static int create_protocol(struct copy *c, bc_error *err)
 {
@@ -651,11 +784,13 @@ static int create_protocol(struct copy *c, bc_error *err)
         bc_json_add_int(opts, "size", (int64_t)size);
     } else {
         /* Network protocols take their connection as a "location". */
-        if (add_secret(c, err) < 0)
+        if (add_secret(c, err) < 0 || add_tls(c, err) < 0)
             return -1;
         if (!(loc = bc_dest_protocol_options(&c->dest, NULL,
                                              c->added_secret ? c->secret_id
-                                                             : NULL, err)))
+                                                             : NULL,
+                                             c->added_tls ? c->tls_id : NULL,
+                                             err)))
             return -1;
         opts = json_object_new_object();
         bc_json_add_str(opts, "driver", c->dest.protocol);
@@ -666,17 +801,45 @@ static int create_protocol(struct copy *c, bc_error *err)
     return create_image(c, opts, err);
 }
 
+/*
+ * QEMU's reason for not opening a network destination names neither the
+ * server nor the certificates ("The certificate hasn't got a known
+ * issuer"), and a server that wants TLS answers in the protocol's words
+ * ("TLS negotiation required before option 7 (go)"): add which, and what
+ * to change.
+ */
+static void explain_connect_error(struct copy *c, bc_error *err)
+{
+    char *msg;
+    size_t len;
+
+    if (bc_dest_uses_tls(&c->dest)) {
+        if (asprintf(&msg, "cannot connect to '%s' over TLS with the "
+                     "certificates in '%s': %s", c->dest_name, c->tls_dir,
+                     err->message) < 0)
+            return;
+        bc_strlcpy(err->message, msg, sizeof(err->message));
+        free(msg);
+    } else if (bc_dest_can_use_tls(&c->dest) &&
+               strstr(err->message, "TLS")) {
+        len = strlen(err->message);
+        snprintf(err->message + len, sizeof(err->message) - len,
+                 "; the server of '%s' accepts only TLS: add tls='yes' to "
+                 "the destination's <source>", c->dest_name);
+    }
+}
+
 static int add_protocol_node(struct copy *c, bc_error *err)
 {
     json_object *opts;
 
-    if (add_secret(c, err) < 0)
+    if (add_secret(c, err) < 0 || add_tls(c, err) < 0)
         return -1;
     if (recheck_dest(c, true, err) < 0)
         return -1;
     opts = bc_dest_protocol_options(&c->dest, c->proto_node,
                                     c->added_secret ? c->secret_id : NULL,
-                                    err);
+                                    c->added_tls ? c->tls_id : NULL, err);
     if (!opts)
         return -1;
     if (c->dest.type != BC_DEST_NETWORK)
@@ -684,7 +847,12 @@ static int add_protocol_node(struct copy *c, bc_error *err)
     /* Zero ranges become discards, which the mirror does not charge
      * against the bandwidth limit. */
     bc_json_add_str(opts, "discard", "unmap");
-    return add_thing(c, UNDO_NODE, c->proto_node, "blockdev-add", opts, err);
+    if (add_thing(c, UNDO_NODE, c->proto_node, "blockdev-add", opts,
+                  err) == 0)
+        return 0;
+    if (err->code == BC_ERR_QMP)
+        explain_connect_error(c, err);
+    return -1;
 }
 
 static int create_format(struct copy *c, bc_error *err)
@@ -993,6 +1161,7 @@ static void copy_clear(struct copy *c)
     free(c->dest_name);
     free(c->format);
     free(c->job_id);
+    free(c->tls_dir);
 }
 
 int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
@@ -1034,7 +1203,8 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
         bc_set_error_oom(err);
         goto out;
     }
-    if (check_disk(&c, disk, err) < 0 || check_create_job(&c, err) < 0)
+    if (check_tls(&c, err) < 0 || check_disk(&c, disk, err) < 0 ||
+        check_create_job(&c, err) < 0)
         goto out;
     if (c.dest.type != BC_DEST_NETWORK && check_local_dest(&c, err) < 0)
         goto out;

@@ -23,13 +23,41 @@ static const char *const writable_formats[] = {
     "raw", "qcow2", "qed", "vmdk", "vdi", "vhdx", "vpc", NULL
 };
 
-/* Network protocols that QEMU can write to, and those it can only read. */
-static const char *const writable_protocols[] = {
-    "nbd", "rbd", "gluster", "iscsi", "ssh", "nfs", NULL
+/*
+ * One row per network protocol: what QEMU can do with it and what the
+ * XML may ask of it.  A protocol missing here is unknown.
+ */
+struct protocol {
+    const char *name;
+    bool writable;              /* QEMU can write to it */
+    bool can_create;            /* blockdev-create works over it */
+    bool secret;                /* <auth> needs a secret object */
+    bool tls;                   /* the connection can use TLS */
 };
-static const char *const readonly_protocols[] = {
-    "http", "https", "ftp", "ftps", "tftp", NULL
+
+static const struct protocol protocols[] = {
+    { "nbd",     true,  false, false, true  },
+    { "rbd",     true,  true,  true,  false },
+    { "gluster", true,  true,  false, false },
+    { "iscsi",   true,  false, true,  false },
+    { "ssh",     true,  true,  false, false },
+    { "nfs",     true,  true,  false, false },
+    { "http",    false, false, false, false },
+    { "https",   false, false, false, false },
+    { "ftp",     false, false, false, false },
+    { "ftps",    false, false, false, false },
+    { "tftp",    false, false, false, false },
 };
+
+static const struct protocol *find_protocol(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < BC_ARRAY_SIZE(protocols); i++)
+        if (strcmp(protocols[i].name, name) == 0)
+            return &protocols[i];
+    return NULL;
+}
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -61,6 +89,7 @@ void bc_dest_clear(bc_dest *dest)
         host_clear(&dest->hosts[i]);
     free(dest->hosts);
     free(dest->auth_username);
+    free(dest->tls_hostname);
     free(dest->backing_path);
     free(dest->backing_format);
     memset(dest, 0, sizeof(*dest));
@@ -209,8 +238,59 @@ static int parse_hosts(xmlNodePtr source, bc_dest *dest, bc_error *err)
     return 0;
 }
 
+/*
+ * libvirt's tls='yes|no' and tlsHostname= on <source>.  Only a protocol
+ * whose connection QEMU can wrap in TLS takes them: a request for TLS
+ * that would be dropped silently must not send a disk in the clear.
+ */
+static int parse_tls(xmlNodePtr source, const struct protocol *proto,
+                     bc_dest *dest, bc_error *err)
+{
+    char *tls = attr(source, "tls");
+    int ret = -1;
+
+    dest->tls_hostname = attr(source, "tlsHostname");
+    if (!tls)
+        dest->tls = BC_DEST_TLS_DEFAULT;
+    else if (strcmp(tls, "yes") == 0)
+        dest->tls = BC_DEST_TLS_YES;
+    else if (strcmp(tls, "no") == 0)
+        dest->tls = BC_DEST_TLS_NO;
+    else {
+        xml_error(err, source, "tls must be 'yes' or 'no', not '%s'", tls);
+        goto out;
+    }
+    if (dest->tls == BC_DEST_TLS_YES && !proto->tls) {
+        xml_error(err, source, "protocol '%s' cannot use TLS (tls='yes' is "
+                  "for nbd)", proto->name);
+        goto out;
+    }
+    if (dest->tls_hostname) {
+        if (!proto->tls) {
+            xml_error(err, source, "protocol '%s' cannot use TLS, so it "
+                      "takes no tlsHostname", proto->name);
+            goto out;
+        }
+        if (!*dest->tls_hostname) {
+            xml_error(err, source, "tlsHostname is empty");
+            goto out;
+        }
+        if (dest->tls != BC_DEST_TLS_YES) {
+            xml_error(err, source, "tlsHostname '%s' is given, but TLS is "
+                      "not on (add tls='yes')", dest->tls_hostname);
+            goto out;
+        }
+    }
+    ret = 0;
+
+ out:
+    free(tls);
+    return ret;
+}
+
 static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
 {
+    const struct protocol *proto;
     xmlNodePtr auth;
 
     dest->protocol = attr(source, "protocol");
@@ -218,12 +298,12 @@ static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
     if (!dest->protocol || !*dest->protocol)
         return xml_error(err, source, "network <source> has no protocol "
                          "attribute");
-    if (in_list(readonly_protocols, dest->protocol))
-        return xml_error(err, source, "protocol '%s' is read-only in QEMU "
-                         "and cannot be a copy destination", dest->protocol);
-    if (!in_list(writable_protocols, dest->protocol))
+    if (!(proto = find_protocol(dest->protocol)))
         return xml_error(err, source, "unknown network protocol '%s'",
                          dest->protocol);
+    if (!proto->writable)
+        return xml_error(err, source, "protocol '%s' is read-only in QEMU "
+                         "and cannot be a copy destination", dest->protocol);
     if (!dest->name || !*dest->name) {
         /* An NBD server may export a single unnamed image. */
         if (strcmp(dest->protocol, "nbd") != 0)
@@ -232,6 +312,8 @@ static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
         free(dest->name);
         dest->name = NULL;
     }
+    if (parse_tls(source, proto, dest, err) < 0)
+        return -1;
     if (parse_hosts(source, dest, err) < 0)
         return -1;
     if (dest->nhosts == 0 && strcmp(dest->protocol, "rbd") != 0)
@@ -450,6 +532,9 @@ char *bc_dest_format(const bc_dest *dest, bc_error *err)
     case BC_DEST_NETWORK:
         set_prop(src, "protocol", dest->protocol);
         set_prop(src, "name", dest->name);
+        if (dest->tls != BC_DEST_TLS_DEFAULT)
+            set_prop(src, "tls", dest->tls == BC_DEST_TLS_YES ? "yes" : "no");
+        set_prop(src, "tlsHostname", dest->tls_hostname);
         for (i = 0; i < dest->nhosts; i++) {
             n = new_child(src, "host");
             set_prop(n, "name", dest->hosts[i].name);
@@ -508,8 +593,8 @@ bool bc_dest_can_create(const bc_dest *dest)
     if (dest->type == BC_DEST_FILE)
         return true;
     if (dest->type == BC_DEST_NETWORK)
-        return strcmp(dest->protocol, "nbd") != 0 &&
-               strcmp(dest->protocol, "iscsi") != 0;
+        return find_protocol(dest->protocol) &&
+               find_protocol(dest->protocol)->can_create;
     return false;
 }
 
@@ -563,11 +648,24 @@ static int split_name(const bc_dest *dest, const char *what, char **first,
 bool bc_dest_needs_secret(const bc_dest *dest)
 {
     return dest->type == BC_DEST_NETWORK && dest->auth_username &&
-           (!strcmp(dest->protocol, "rbd") || !strcmp(dest->protocol, "iscsi"));
+           find_protocol(dest->protocol) &&
+           find_protocol(dest->protocol)->secret;
+}
+
+bool bc_dest_can_use_tls(const bc_dest *dest)
+{
+    return dest->type == BC_DEST_NETWORK && find_protocol(dest->protocol) &&
+           find_protocol(dest->protocol)->tls;
+}
+
+bool bc_dest_uses_tls(const bc_dest *dest)
+{
+    return dest->type == BC_DEST_NETWORK && dest->tls == BC_DEST_TLS_YES;
 }
 
 static int network_options(const bc_dest *dest, const char *secret_id,
-                           json_object *o, bc_error *err)
+                           const char *tls_creds, json_object *o,
+                           bc_error *err)
 {
     const char *proto = dest->protocol;
     char *a = NULL, *b = NULL;
@@ -580,6 +678,18 @@ static int network_options(const bc_dest *dest, const char *secret_id,
                                 "exactly one <host>, not %zu", dest->nhosts);
         bc_json_add(o, "server", socket_address(&dest->hosts[0], "10809"));
         bc_json_add_str(o, "export", dest->name);
+        if (bc_dest_uses_tls(dest)) {
+            if (!tls_creds)
+                return bc_set_error(err, BC_ERR_INTERNAL, "destination '%s' "
+                                    "uses TLS, but has no credentials",
+                                    dest->name ? dest->name : "");
+            bc_json_add_str(o, "tls-creds", tls_creds);
+            /* Without it QEMU checks the certificate against the host
+             * name of a TCP address, and checks no name over a unix
+             * socket. */
+            if (dest->tls_hostname)
+                bc_json_add_str(o, "tls-hostname", dest->tls_hostname);
+        }
     } else if (strcmp(proto, "rbd") == 0) {
         json_object *servers = json_object_new_array();
 
@@ -683,7 +793,8 @@ static int network_options(const bc_dest *dest, const char *secret_id,
 
 json_object *bc_dest_protocol_options(const bc_dest *dest,
                                       const char *node_name,
-                                      const char *secret_id, bc_error *err)
+                                      const char *secret_id,
+                                      const char *tls_creds, bc_error *err)
 {
     json_object *o = json_object_new_object();
 
@@ -703,7 +814,7 @@ json_object *bc_dest_protocol_options(const bc_dest *dest,
         bc_json_add_str(o, "filename", dest->path);
         break;
     case BC_DEST_NETWORK:
-        if (network_options(dest, secret_id, o, err) < 0) {
+        if (network_options(dest, secret_id, tls_creds, o, err) < 0) {
             json_object_put(o);
             return NULL;
         }

@@ -17,6 +17,13 @@ typedef enum {
     BC_DEST_NETWORK,
 } bc_dest_type;
 
+/* libvirt's tls attribute of a network <source>. */
+typedef enum {
+    BC_DEST_TLS_DEFAULT,        /* not given: off */
+    BC_DEST_TLS_YES,
+    BC_DEST_TLS_NO,
+} bc_dest_tls;
+
 typedef struct bc_dest_host {
     char *name;                 /* host name or address */
     char *port;                 /* decimal, or NULL for the default */
@@ -33,6 +40,10 @@ typedef struct bc_dest {
     bc_dest_host *hosts;
     size_t nhosts;
     char *auth_username;        /* network: <auth username=> */
+    bc_dest_tls tls;            /* network: <source tls=> */
+    char *tls_hostname;         /* network: <source tlsHostname=>, the
+                                   name the server's certificate must
+                                   carry, if not the host's */
     bool has_backing;           /* <backingStore> with a source */
     char *backing_path;
     char *backing_format;
@@ -54,11 +65,21 @@ char *bc_dest_format(const bc_dest *dest, bc_error *err);
  * The blockdev-add options of the protocol layer for 'dest' (the file,
  * block device or network connection), named 'node_name'.  'secret_id'
  * names the QEMU secret object holding the password or key of
- * <auth username=>, if the destination needs one.  New reference.
+ * <auth username=>, if the destination needs one; 'tls_creds' the
+ * tls-creds-x509 object, if it uses TLS.  New reference.
  */
 json_object *bc_dest_protocol_options(const bc_dest *dest,
                                       const char *node_name,
-                                      const char *secret_id, bc_error *err);
+                                      const char *secret_id,
+                                      const char *tls_creds, bc_error *err);
+
+/* True when the connection to the destination is to use TLS (nbd with
+ * tls='yes'). */
+bool bc_dest_uses_tls(const bc_dest *dest);
+
+/* True when the destination's protocol could use TLS, whether or not
+ * the XML asks for it. */
+bool bc_dest_can_use_tls(const bc_dest *dest);
 
 /* True when the destination authenticates with a secret (rbd, iscsi). */
 bool bc_dest_needs_secret(const bc_dest *dest);

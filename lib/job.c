@@ -352,9 +352,10 @@ void bc_job_record_drop(bc_conn *conn, const bc_disk *disk)
 /* ---- clean-up ------------------------------------------------------ */
 
 /*
- * Remove the secret objects ("PREFIX" "sN") and the fd sets of copies
- * whose protocol node ("PREFIX" "fN") is gone: a node the disk runs on
- * may still need its secret to reconnect, and its fd set names its file.
+ * Remove the secret and TLS objects ("PREFIX" "sN", "PREFIX" "xN") and
+ * the fd sets of copies whose protocol node ("PREFIX" "fN") is gone: a
+ * node the disk runs on may still need its secret or credentials to
+ * reconnect, and its fd set names its file.
  */
 static void cleanup_objects(bc_conn *conn, const char *prefix)
 {
@@ -374,7 +375,8 @@ static void cleanup_objects(bc_conn *conn, const char *prefix)
                                      "name");
         char node[128];
 
-        if (!id || !bc_str_has_prefix(id, prefix) || id[strlen(prefix)] != 's')
+        if (!id || !bc_str_has_prefix(id, prefix) ||
+            (id[strlen(prefix)] != 's' && id[strlen(prefix)] != 'x'))
             continue;
         snprintf(node, sizeof(node), "%sf%.16s", prefix,
                  id + strlen(prefix) + 1);

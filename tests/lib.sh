@@ -265,16 +265,21 @@ bc_limited() {
     timeout -k 5 "$secs" "$BLOCKCOPY" "$@"
 }
 
-# nbd_serve NAME ADDR BLOCKDEV-OPTION...: export the node 'fmt0' that the
-# --blockdev options define as 'exp', writable, with qemu-storage-daemon
-# listening on ADDR (its --nbd-server syntax); wait until it listens.
-# Returns 1 if it exited instead (a TCP port in use).
+# nbd_serve [--object OBJECT] NAME ADDR BLOCKDEV-OPTION...: export the
+# node 'fmt0' that the --blockdev options define as 'exp', writable, with
+# qemu-storage-daemon listening on ADDR (its --nbd-server syntax, which
+# may name an OBJECT's tls-creds); wait until it listens.  Returns 1 if it
+# exited instead (a TCP port in use).
 nbd_serve() {
-    local name=$1 addr=$2 i
+    local args=() i
+    if [ "$1" = --object ]; then
+        args+=(--object "$2")
+        shift 2
+    fi
+    local name=$1 addr=$2
     shift 2
     command -v qemu-storage-daemon >/dev/null ||
         fail "qemu-storage-daemon not found (Debian: apt-get install qemu-system-common)"
-    local args=()
     for i in "$@"; do args+=(--blockdev "$i"); done
     qemu-storage-daemon "${args[@]}" --nbd-server "$addr" \
         --export "type=nbd,id=e0,node-name=fmt0,name=exp,writable=on" \

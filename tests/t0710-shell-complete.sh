@@ -52,7 +52,8 @@ complete "job $VM vda --pivot --" --abort --any-owner --async --bandwidth --byte
 complete "copy $VM vda /x --wait " --any-owner --async --bandwidth --blockdev --buf-size \
     --bytes --dest-is-zero --dry-run --finish --format --granularity \
     --json --pivot --print-xml --quiet --raw --reuse-external --secret-file \
-    --shallow --socket --synchronous-writes --timeout --transient-job \
+    --shallow --socket --synchronous-writes --timeout --tls-dir --tls-hostname \
+    --transient-job \
     --verbose --xml
 
 # Option values.

@@ -26,7 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     opts = bc_dest_protocol_options(&dest, "fuzz-node",
                                     bc_dest_needs_secret(&dest) ?
-                                    "fuzz-secret" : NULL, &err);
+                                    "fuzz-secret" : NULL,
+                                    bc_dest_uses_tls(&dest) ?
+                                    "fuzz-tls" : NULL, &err);
     FUZZ_ASSERT(opts || err.code == BC_ERR_XML);
     json_object_put(opts);
     bc_error_init(&err);

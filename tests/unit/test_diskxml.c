@@ -43,7 +43,7 @@ static void maps_to(const char *xml, const char *want)
     json_object *o;
 
     bc_error_init(&err);
-    o = bc_dest_protocol_options(&d, "n", "sec0", &err);
+    o = bc_dest_protocol_options(&d, "n", "sec0", "tls0", &err);
     ck_assert_msg(o != NULL, "%s", err.message);
     ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
                      want);
@@ -131,6 +131,81 @@ START_TEST(test_network_forms)
             "<host name='nfs1'/></source></disk>",
             "{\"node-name\":\"n\",\"driver\":\"nfs\",\"server\":{\"type\":"
             "\"inet\",\"host\":\"nfs1\"},\"path\":\"\\/exp\\/a.img\"}");
+}
+END_TEST
+
+START_TEST(test_tls)
+{
+    bc_dest d;
+    bc_error err;
+    char *out;
+
+    /* The credentials and, if given, the name the certificate carries. */
+    maps_to("<disk type='network'><source protocol='nbd' name='e' tls='yes'>"
+            "<host name='10.0.0.2'/></source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"nbd\",\"server\":{\"type\":"
+            "\"inet\",\"host\":\"10.0.0.2\",\"port\":\"10809\"},\"export\":"
+            "\"e\",\"tls-creds\":\"tls0\"}");
+    maps_to("<disk type='network'><source protocol='nbd' name='e' tls='yes' "
+            "tlsHostname='b.example.org'><host transport='unix' "
+            "socket='/run/nbd.sock'/></source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"nbd\",\"server\":{\"type\":"
+            "\"unix\",\"path\":\"\\/run\\/nbd.sock\"},\"export\":\"e\","
+            "\"tls-creds\":\"tls0\",\"tls-hostname\":\"b.example.org\"}");
+    /* tls='no' is the default said aloud. */
+    maps_to("<disk type='network'><source protocol='nbd' name='e' tls='no'>"
+            "<host name='h'/></source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"nbd\",\"server\":{\"type\":"
+            "\"inet\",\"host\":\"h\",\"port\":\"10809\"},\"export\":\"e\"}");
+
+    d = parse_ok("<disk type='network'><source protocol='nbd' name='e' "
+                 "tls='yes' tlsHostname='b'><host name='h'/></source></disk>");
+    ck_assert(bc_dest_uses_tls(&d));
+    bc_error_init(&err);
+    out = bc_dest_format(&d, &err);
+    ck_assert_str_eq(out, "<disk type=\"network\">\n"
+                          "  <source protocol=\"nbd\" name=\"e\" tls=\"yes\" "
+                          "tlsHostname=\"b\">\n"
+                          "    <host name=\"h\"/>\n"
+                          "  </source>\n"
+                          "</disk>");
+    free(out);
+    bc_dest_clear(&d);
+    d = parse_ok("<disk type='network'><source protocol='nbd' name='e' "
+                 "tls='no'><host name='h'/></source></disk>");
+    ck_assert(!bc_dest_uses_tls(&d));
+    ck_assert(bc_dest_can_use_tls(&d));
+    out = bc_dest_format(&d, &err);
+    ck_assert_msg(strstr(out, "tls=\"no\""), "%s", out);
+    free(out);
+    bc_dest_clear(&d);
+
+    d = parse_ok("<disk type='network'><source protocol='rbd' name='p/i' "
+                 "tls='no'/></disk>");
+    ck_assert(!bc_dest_can_use_tls(&d));
+    bc_dest_clear(&d);
+
+    /* Without credentials the options are not made at all. */
+    d = parse_ok("<disk type='network'><source protocol='nbd' name='e' "
+                 "tls='yes'><host name='h'/></source></disk>");
+    ck_assert_ptr_null(bc_dest_protocol_options(&d, "n", NULL, NULL, &err));
+    ck_assert_int_eq(err.code, BC_ERR_INTERNAL);
+    bc_dest_clear(&d);
+
+    parse_bad("<disk type='network'>\n<source protocol='nbd' name='e' "
+              "tls='on'><host name='h'/></source></disk>",
+              "line 2: tls must be 'yes' or 'no', not 'on'");
+    parse_bad("<disk type='network'><source protocol='rbd' name='p/i' "
+              "tls='yes'/></disk>", "protocol 'rbd' cannot use TLS");
+    parse_bad("<disk type='network'><source protocol='gluster' name='v/p' "
+              "tlsHostname='g'><host name='g'/></source></disk>",
+              "protocol 'gluster' cannot use TLS, so it takes no tlsHostname");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e' "
+              "tlsHostname='b'><host name='h'/></source></disk>",
+              "tlsHostname 'b' is given, but TLS is not on (add tls='yes')");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e' "
+              "tls='yes' tlsHostname=''><host name='h'/></source></disk>",
+              "tlsHostname is empty");
 }
 END_TEST
 
@@ -291,6 +366,7 @@ Suite *diskxml_suite(void)
 
     tcase_add_test(tc, test_file_and_block);
     tcase_add_test(tc, test_network_forms);
+    tcase_add_test(tc, test_tls);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_xxe_does_not_read_files);
     tcase_add_test(tc, test_entity_bomb_refused_fast);
