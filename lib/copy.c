@@ -77,7 +77,7 @@ struct copy {
     unsigned long long bandwidth;
     unsigned int granularity;   /* 0: QEMU's choice */
     unsigned long long buf_size;
-    const char *secret_file;    /* borrowed from the params */
+    char *secret_file;          /* absolute: QEMU's cwd is not ours */
     const char *tls_dir_param;  /* borrowed from the params */
     const char *tls_hostname;   /* borrowed from the params */
     char *tls_dir;              /* absolute: QEMU's cwd is not ours */
@@ -107,11 +107,33 @@ struct copy {
 
 /* ---- checks before anything changes -------------------------------- */
 
+/* 'path' relative to the caller's working directory, as a new absolute
+ * path: QEMU, which reads it, has a working directory of its own. */
+static char *absolute_path(const char *path, const char *what,
+                           bc_error *err)
+{
+    char cwd[PATH_MAX], *abs;
+
+    if (path[0] == '/')
+        abs = strdup(path);
+    else if (!getcwd(cwd, sizeof(cwd)))
+        return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
+                                  "cannot resolve %s '%s'", what, path),
+               NULL;
+    else if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+        abs = NULL;
+    if (!abs)
+        bc_set_error_oom(err);
+    return abs;
+}
+
 static int check_params(struct copy *c, const bc_typed_param *params,
                         int nparams, bc_error *err)
 {
     unsigned long long ull;
     unsigned int ui;
+    const char *s;
+    struct stat st;
     int rc;
 
     if (bc_typed_params_validate(params, nparams, copy_params, err) < 0)
@@ -155,13 +177,21 @@ static int check_params(struct copy *c, const bc_typed_param *params,
     }
 
     rc = bc_typed_params_get_string(params, nparams, BC_BLOCK_COPY_SECRET_FILE,
-                                    &c->secret_file, err);
+                                    &s, err);
     if (rc < 0)
         return -1;
-    if (rc == 1 && access(c->secret_file, R_OK) < 0)
-        return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
-                                  "cannot read secret file '%s'",
-                                  c->secret_file);
+    if (rc == 1) {
+        if (!(c->secret_file = absolute_path(s, "secret file", err)))
+            return -1;
+        if (access(c->secret_file, R_OK) < 0 || stat(c->secret_file, &st) < 0)
+            return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                      "cannot read secret file '%s'",
+                                      c->secret_file);
+        if (st.st_mode & 044)
+            bc_conn_warn(c->conn, "secret file '%s' may be read by others "
+                         "(mode %04o): 'chmod 600' it", c->secret_file,
+                         (unsigned)(st.st_mode & 07777));
+    }
 
     if (bc_typed_params_get_string(params, nparams, BC_BLOCK_COPY_TLS_DIR,
                                    &c->tls_dir_param, err) < 0 ||
@@ -206,7 +236,6 @@ static int readable_in(const char *dir, const char *name)
 static int check_tls(struct copy *c, bc_error *err)
 {
     const char *dir = c->tls_dir_param ? c->tls_dir_param : TLS_DIR_DEFAULT;
-    char cwd[PATH_MAX];
     struct stat st;
     bool cert, key;
 
@@ -226,18 +255,8 @@ static int check_tls(struct copy *c, bc_error *err)
             return bc_set_error_oom(err);
     }
 
-    if (dir[0] == '/') {
-        c->tls_dir = strdup(dir);
-    } else {
-        if (!getcwd(cwd, sizeof(cwd)))
-            return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
-                                      "cannot resolve TLS directory '%s'",
-                                      dir);
-        if (asprintf(&c->tls_dir, "%s/%s", cwd, dir) < 0)
-            c->tls_dir = NULL;
-    }
-    if (!c->tls_dir)
-        return bc_set_error_oom(err);
+    if (!(c->tls_dir = absolute_path(dir, "TLS directory", err)))
+        return -1;
 
     if (stat(c->tls_dir, &st) < 0)
         return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
@@ -1162,6 +1181,7 @@ static void copy_clear(struct copy *c)
     free(c->format);
     free(c->job_id);
     free(c->tls_dir);
+    free(c->secret_file);
 }
 
 int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,

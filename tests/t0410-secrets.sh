@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A destination with <auth>: the secret comes from a file (--secret-file or
-# $BLOCKCOPY_SECRET_FILE), reaches QEMU as a secret object that QEMU reads
-# itself, and never shows in output, errors or the dry run.
+# $BLOCKCOPY_SECRET_FILE, made absolute in the user's working directory),
+# reaches QEMU as a secret object that QEMU reads itself, and never shows
+# in output, errors or the dry run.
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
@@ -32,6 +33,17 @@ expect_eq "$(jq -r 'select(.execute == "blockdev-add" and .arguments.driver == "
     bc-drive0-s1 "key-secret"
 BLOCKCOPY_SECRET_FILE=$T/key expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --dry-run
 expect_grep '"key-secret":"bc-drive0-s1"' "$T/out"
+[ -s "$T/err" ] && fail "a warning for a private secret file: $(cat "$T/err")"
+
+# A relative secret file is the user's, not one in QEMU's working
+# directory; one that others may read draws a warning.
+(cd "$T" && expect_exit 0 bc vm1 vda --xml rbd.xml --secret-file key --dry-run) ||
+    exit 1
+expect_grep "\"file\":\"$T/key\"" "$T/out"
+chmod 640 "$T/key"
+expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/key" --dry-run
+expect_err "warning: secret file '$T/key' may be read by others (mode 0640): 'chmod 600' it"
+chmod 600 "$T/key"
 
 # No Ceph here: QEMU fails, and the secret object goes with the rest.
 qmp vm1 qom-list '{"path": "/objects"}' | jq -r '.[].name' | sort >"$T/objects.before"
