@@ -141,4 +141,16 @@ includes "$quoted" blockcopy job "$px" ""
 blockcopy __complete -- "vm" >"$T/out" || fail "__complete"
 grep -q $'\e' "$T/out" && fail "__complete printed a raw escape character"
 grep -qF 'vm$(touch' "$T/out" || fail "__complete did not print the name"
+
+# And wherever else a name or QEMU's text reaches the terminal: the VM
+# list, the disk table, QEMU's reason for a failure.
+proxy_stop "$name"
+proxy_start "$name" --rename "virtio-disk0=disk"$'\e' --rename "Failed=Failed"$'\e]0;owned\a'
+nbd_xml "$T/nbd.xml" "$T/no-such-export.sock"
+for cmd in "list" "disks $px" "$px vda --xml $T/nbd.xml --reuse-external --finish"; do
+    # shellcheck disable=SC2086
+    blockcopy $cmd >"$T/out" 2>"$T/err"
+    grep -q $'\e' "$T/out" "$T/err" && fail "'$cmd' printed a raw escape character"
+    grep -qF '\x1b' "$T/out" "$T/err" || fail "'$cmd' did not show the name, escaped"
+done
 exit 0
