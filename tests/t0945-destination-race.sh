@@ -77,6 +77,21 @@ expect_grep "may be written by anyone and has no sticky bit" "$T/err"
 chmod 1777 "$T/open"
 expect_exit 0 bc vm1 vda "$T/open/dst.qcow2" --finish
 
+# Over a TCP monitor no descriptor can pass: QEMU opens the file the tool
+# made by its path, checked again before each command that opens it.
+img_create "$T/src2.qcow2" qcow2 64M 4
+for _ in $(seq 20); do
+    port=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+done
+vm_start vm2 $(drive_args "$T/src2.qcow2" qcow2 drive0) \
+    -qmp "tcp:127.0.0.1:$port,server=on,wait=off"
+expect_exit 0 bc "tcp:127.0.0.1:$port" vda "$T/tcp.qcow2" --pivot
+expect_eq "$(qmp vm2 query-block | jq -r '.[0].inserted.file')" "$T/tcp.qcow2" \
+    "a file QEMU opened by its path"
+expect_eq "$(stat -c %a "$T/tcp.qcow2")" 600 "its mode"
+images_equal "$T/src2.qcow2" "$T/tcp.qcow2"
+
 # An existing image is opened without following a link.
 ln -s "$T/victim" "$T/link.qcow2"
 expect_exit 2 bc vm1 vda "$T/link.qcow2" --reuse-external --finish
