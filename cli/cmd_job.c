@@ -45,6 +45,9 @@ static json_object *job_json(const bc_job_info *j)
                                json_object_new_string(j->io_status));
     if (j->error)
         json_object_object_add(o, "error", json_object_new_string(j->error));
+    if (j->actively_synced >= 0)
+        json_object_object_add(o, "actively-synced",
+                               json_object_new_boolean(j->actively_synced));
     return o;
 }
 
@@ -77,6 +80,8 @@ static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
             printf("    Bandwidth limit: %llu bytes/s (%.3f MiB/s)",
                    info.bandwidth, (double)info.bandwidth / (1024 * 1024));
         printf("\n");
+        if (info.actively_synced == 1)
+            printf("Actively synced: every guest write reaches both images\n");
         if (info.error)
             printf("Failed: %s\n", cli_safe(info.error));
     }
@@ -137,7 +142,8 @@ static int end_job(cli_ctx *ctx, bc_conn *conn, const char *disk, bool pivot,
 int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
 {
     static const char *const actions[] = { "abort", "pivot", "finish",
-                                           "bandwidth", "wait" };
+                                           "bandwidth", "wait",
+                                           "synchronous-writes" };
     const char *disk = cli_arg(args, "disk");
     bool wait = cli_flag(args, "wait");
     bool pivot = cli_flag(args, "pivot"), finish = cli_flag(args, "finish");
@@ -158,7 +164,11 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
         !cli_exclusive(args, "bandwidth", "pivot") ||
         !cli_exclusive(args, "bandwidth", "finish") ||
         !cli_exclusive(args, "bandwidth", "wait") ||
-        !cli_exclusive(args, "abort", "wait"))
+        !cli_exclusive(args, "abort", "wait") ||
+        !cli_exclusive(args, "synchronous-writes", "abort") ||
+        !cli_exclusive(args, "synchronous-writes", "pivot") ||
+        !cli_exclusive(args, "synchronous-writes", "finish") ||
+        !cli_exclusive(args, "synchronous-writes", "wait"))
         return CLI_USAGE;
     if (!wait && (cli_flag(args, "verbose") || cli_has(args, "timeout"))) {
         cli_error("--%s requires --wait",
@@ -177,7 +187,17 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
         return status;
 
     bc_error_init(&err);
-    if (cli_has(args, "bandwidth")) {
+    if (cli_flag(args, "synchronous-writes")) {
+        if (bc_block_job_set_synchronous(conn, disk, &err) < 0 ||
+            (cli_has(args, "bandwidth") &&
+             bc_block_job_set_speed(conn, disk, bw, &err) < 0)) {
+            status = cli_report(ctx, NULL, &err);
+        } else {
+            cli_print_result(ctx, "disk", disk, "synchronous-writes",
+                             "Switched to synchronous writes", CLI_OK);
+            status = CLI_OK;
+        }
+    } else if (cli_has(args, "bandwidth")) {
         if (bc_block_job_set_speed(conn, disk, bw, &err) < 0)
             status = cli_report(ctx, NULL, &err);
         else {

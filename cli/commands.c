@@ -104,12 +104,21 @@ static const cli_opt job_opts[] = {
     { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
       "change the job's speed limit to SIZE bytes per second (0: none)", 0,
       NULL },
+    { "synchronous-writes", CLI_OPT_BOOL, 0, NULL,
+      "switch a running copy to synchronous writes (QEMU 8.2 or later)", 0,
+      NULL },
     { "wait", CLI_OPT_BOOL, 0, NULL,
       "attach to the job and wait until it is ready", 0, NULL },
     { "verbose", CLI_OPT_BOOL, 0, NULL, "show progress while waiting", 0,
       NULL },
     { "timeout", CLI_OPT_INT, 0, "SECONDS",
       "with --wait: abort the job after SECONDS", 0, NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt version_opts[] = {
+    { "domain", CLI_OPT_STRING, CLI_OPT_POSITIONAL | CLI_OPT_DOMAIN,
+      "DOMAIN", "the VM whose QEMU to show", CLI_COMPLETE_DOMAIN, NULL },
     { NULL, 0, 0, NULL, NULL, 0, NULL }
 };
 
@@ -200,9 +209,10 @@ const cli_cmd cli_commands[] = {
       "Without COMMAND, list the commands; with it, describe its options.",
       cli_cmd_help, help_opts, false },
     { "version", "Other",
-      "show the versions of blockcopy and of the library",
-      "Print blockcopy's version.",
-      cli_cmd_version, no_opts, false },
+      "show the versions of blockcopy and of a VM's QEMU",
+      "Print blockcopy's version; with DOMAIN also its QEMU's version and "
+      "which optional features of QEMU blockcopy finds there.",
+      cli_cmd_version, version_opts, false },
 
     /* The shell (repl.c).  Shell-only commands are refused elsewhere. */
     { "shell", "Shell",
@@ -444,11 +454,62 @@ int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
     return CLI_OK;
 }
 
+/* With a VM: its QEMU and what blockcopy finds in its schema. */
+static int show_qemu(cli_ctx *ctx, const char *domain, json_object *o)
+{
+    json_object *feats = json_object_new_object();
+    int maj, min, mic, status = CLI_FAILED, f;
+    char version[64];
+    bc_conn *conn;
+    bc_error err;
+    bool has;
+
+    if (!(conn = cli_connect(ctx, domain, &status))) {
+        json_object_put(feats);
+        return status;
+    }
+    bc_error_init(&err);
+    bc_conn_get_qemu_version(conn, &maj, &min, &mic);
+    snprintf(version, sizeof(version), "%d.%d.%d", maj, min, mic);
+    if (!ctx->json)
+        printf("QEMU %s\n", version);
+    for (f = 0; f < BC_FEATURE_COUNT; f++) {
+        if (bc_conn_has_feature(conn, (bc_feature)f, &has, &err) < 0) {
+            status = cli_report(ctx, NULL, &err);
+            goto out;
+        }
+        json_object_object_add(feats, bc_feature_name((bc_feature)f),
+                               json_object_new_boolean(has));
+        if (!ctx->json)
+            printf("  %-18s %s%s%s\n", bc_feature_name((bc_feature)f),
+                   has ? "yes" : "no (QEMU ",
+                   has ? "" : bc_feature_since((bc_feature)f),
+                   has ? "" : " or later)");
+    }
+    json_object_object_add(o, "qemu", json_object_new_string(version));
+    json_object_object_add(o, "features", json_object_get(feats));
+    status = CLI_OK;
+ out:
+    json_object_put(feats);
+    cli_disconnect(ctx, conn);
+    return status;
+}
+
 int cli_cmd_version(cli_ctx *ctx, const cli_args *args)
 {
-    if (ctx->json)
-        printf("{\"blockcopy\":\"%s\"}\n", BC_VERSION_STRING);
-    else
+    const char *domain = args ? cli_domain(ctx, args) : NULL;
+    json_object *o = json_object_new_object();
+    int status = CLI_OK;
+
+    json_object_object_add(o, "blockcopy",
+                           json_object_new_string(BC_VERSION_STRING));
+    if (!ctx->json)
         printf("blockcopy %s\n", BC_VERSION_STRING);
-    return CLI_OK;
+    if (domain)
+        status = show_qemu(ctx, domain, o);
+    if (ctx->json && status == CLI_OK)
+        cli_print_json_obj(o);
+    else
+        json_object_put(o);
+    return status;
 }

@@ -343,6 +343,27 @@ BC_EXPORT void bc_conn_set_interrupt_fd(bc_conn *conn, int fd);
 /* The monitor socket's descriptor, to poll() while idle; -1 if closed. */
 BC_EXPORT int bc_conn_get_fd(const bc_conn *conn);
 
+/*
+ * Optional features of QEMU that blockcopy uses where the monitor's schema
+ * (query-qmp-schema, read once per connection) has them.
+ */
+typedef enum {
+    BC_FEATURE_TARGET_IS_ZERO,  /* blockdev-mirror target-is-zero */
+    BC_FEATURE_JOB_CHANGE,      /* block-job-change: a running copy's mode */
+    BC_FEATURE_ACTIVELY_SYNCED, /* query-block-jobs actively-synced */
+    BC_FEATURE_NODE_ACTIVE,     /* query-named-block-nodes active */
+    BC_FEATURE_COUNT
+} bc_feature;
+
+/* Whether the QEMU on 'conn' has feature 'f': 0 with *has, or -1 (the
+ * schema could not be read). */
+BC_EXPORT int bc_conn_has_feature(bc_conn *conn, bc_feature f, bool *has,
+                                  bc_error *err);
+/* The feature's name ("block-job-change") and the first QEMU release that
+ * has it ("8.2"); NULL for no such feature.  Static strings. */
+BC_EXPORT const char *bc_feature_name(bc_feature f);
+BC_EXPORT const char *bc_feature_since(bc_feature f);
+
 typedef struct bc_event {
     const char *name;           /* "BLOCK_JOB_READY", "SHUTDOWN", ... */
     const char *data_json;      /* the event's "data" as JSON, or "{}" */
@@ -468,6 +489,8 @@ typedef struct bc_job_info {
     char *io_status;            /* "ok", "failed", "nospace" */
     char *error;                /* QEMU's reason once it failed, or NULL */
     char *disk;                 /* the disk it works on, if known */
+    int actively_synced;        /* 1: a write-blocking copy in sync, 0: not,
+                                   -1: this QEMU does not say (before 8.2) */
 } bc_job_info;
 
 /* Release the strings of 'info' (not 'info' itself).  Accepts NULL. */
@@ -515,6 +538,16 @@ BC_EXPORT int bc_block_job_abort(bc_conn *conn, const char *disk,
 BC_EXPORT int bc_block_job_set_speed(bc_conn *conn, const char *disk,
                                      unsigned long long bandwidth,
                                      bc_error *err);
+
+/*
+ * Switch the running copy of 'disk' to synchronous writes (write-blocking
+ * mode: every guest write reaches both images before it completes), so
+ * that a copy the guest outpaces converges.  Needs block-job-change (QEMU
+ * 8.2): without it BC_ERR_UNSUPPORTED and nothing changes; a job that is
+ * no copy is BC_ERR_INVALID_ARG.
+ */
+BC_EXPORT int bc_block_job_set_synchronous(bc_conn *conn, const char *disk,
+                                           bc_error *err);
 
 typedef enum {
     BC_JOB_EVENT_PROGRESS = 1,  /* cur/end changed */

@@ -27,6 +27,11 @@ struct bc_conn {
      * that follows on this connection (saves reading it back). */
     struct bc_job_record *record;
 
+    /* The optional features of this QEMU (bit 1 << bc_feature), once
+     * read from its schema. */
+    bool features_read;
+    unsigned int features;
+
     /* The last target name looked up and the disk it named (its drive or
      * qdev), so that repeated calls need not walk QOM again. */
     char *alias_name;
@@ -66,6 +71,12 @@ int bc_conn_named_nodes(bc_conn *conn, json_object **nodes, bc_error *err);
  * there is no such job, -1. */
 int bc_conn_find_job(bc_conn *conn, const char *id, json_object **job,
                      bc_error *err);
+
+/* 0 if the QEMU on 'conn' has feature 'f'; else -1 with
+ * BC_ERR_UNSUPPORTED, saying that it cannot 'what' ("switch a running
+ * copy to synchronous writes") and which QEMU can. */
+int bc_conn_need_feature(bc_conn *conn, bc_feature f, const char *what,
+                         bc_error *err);
 
 /* True in dry-run mode. */
 bool bc_conn_is_dry_run(const bc_conn *conn);

@@ -283,6 +283,35 @@ static int check_tls(struct copy *c, bc_error *err)
     return 0;
 }
 
+/*
+ * A QEMU that waits for an incoming migration, or has handed its disks to
+ * the destination of one, keeps its images inactive: it neither writes
+ * them nor may start a job on them.  QEMU 10.0 says so per node.
+ */
+static int check_active(struct copy *c, const char *name, bc_error *err)
+{
+    json_object *nodes = NULL, *node;
+    bool has, inactive;
+
+    if (!c->disk.node ||
+        bc_conn_has_feature(c->conn, BC_FEATURE_NODE_ACTIVE, &has, err) < 0)
+        return c->disk.node ? -1 : 0;
+    if (!has)
+        return 0;
+    if (bc_conn_named_nodes(c->conn, &nodes, err) < 0)
+        return -1;
+    node = bc_json_array_find(nodes, "node-name", c->disk.node);
+    inactive = node && !bc_json_bool(node, "active", true);
+    json_object_put(nodes);
+    if (inactive)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "disk '%s' is inactive: this QEMU waits for an "
+                            "incoming migration or has handed the disk to "
+                            "the destination of one, so there is nothing "
+                            "to copy here", name);
+    return 0;
+}
+
 static int check_disk(struct copy *c, const char *name, bc_error *err)
 {
     json_object *job = NULL;
@@ -301,6 +330,8 @@ static int check_disk(struct copy *c, const char *name, bc_error *err)
     if (!c->disk.node && !c->disk.drive)
         return bc_set_error(err, BC_ERR_NO_DISK,
                             "disk '%s' has no block node to copy from", name);
+    if (check_active(c, name, err) < 0)
+        return -1;
 
     if (!(c->job_id = bc_disk_job_id(&c->disk)))
         return bc_set_error_oom(err);
@@ -478,24 +509,6 @@ static int choose_format(struct copy *c, bc_error *err)
                             "which a raw destination cannot have; use a "
                             "format such as qcow2, or a full copy",
                             c->disk.backing_file);
-    return 0;
-}
-
-/* Does blockdev-mirror of this QEMU take 'target-is-zero'?  The schema
- * names the command's argument type, whose members are the arguments. */
-static int mirror_has_target_is_zero(bc_conn *conn, bool *has, bc_error *err)
-{
-    json_object *schema = NULL, *type;
-    const char *arg_type;
-
-    if (bc_conn_query(conn, "query-qmp-schema", NULL, &schema, err) < 0)
-        return -1;
-    arg_type = bc_json_str(bc_json_array_find(schema, "name",
-                                              "blockdev-mirror"), "arg-type");
-    type = arg_type ? bc_json_array_find(schema, "name", arg_type) : NULL;
-    *has = bc_json_array_find(bc_json_get(type, "members"), "name",
-                              "target-is-zero") != NULL;
-    json_object_put(schema);
     return 0;
 }
 
@@ -1195,7 +1208,6 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
                                BC_BLOCK_COPY_TARGET_ZEROED;
     struct copy c;
     bc_error local;
-    bool has;
     int ret = -1;
 
     memset(&c, 0, sizeof(c));
@@ -1246,20 +1258,11 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
     }
     if (choose_format(&c, err) < 0)
         goto out;
-    if (flags & BC_BLOCK_COPY_TARGET_ZEROED) {
-        if (mirror_has_target_is_zero(conn, &has, err) < 0)
-            goto out;
-        if (!has) {
-            int maj, min, mic;
-
-            bc_conn_get_qemu_version(conn, &maj, &min, &mic);
-            bc_set_error(err, BC_ERR_UNSUPPORTED,
-                         "this QEMU (%d.%d.%d) cannot be told that the "
-                         "destination is zeroed (blockdev-mirror has no "
-                         "target-is-zero)", maj, min, mic);
-            goto out;
-        }
-    }
+    if ((flags & BC_BLOCK_COPY_TARGET_ZEROED) &&
+        bc_conn_need_feature(conn, BC_FEATURE_TARGET_IS_ZERO,
+                             "be told that the destination is zeroed",
+                             err) < 0)
+        goto out;
     /* From here on the VM changes; every failure rolls back. */
     if (clean_leftovers(&c, err) < 0 || choose_node_names(&c, err) < 0)
         goto out;

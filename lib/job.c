@@ -1324,6 +1324,9 @@ static int fill_info(bc_conn *conn, const bc_disk *disk, json_object *job,
     info->ready = bc_json_bool(job, "ready", false) ||
                   (info->status && strcmp(info->status, "ready") == 0);
     info->paused = bc_json_bool(job, "paused", false);
+    info->actively_synced = bc_json_get(job, "actively-synced")
+                                ? bc_json_bool(job, "actively-synced", false)
+                                : -1;
     if (!info->id)
         return bc_set_error(err, BC_ERR_PROTOCOL, "block job without an id");
     if (info->status && strcmp(info->status, "concluded") == 0)
@@ -1568,6 +1571,39 @@ int bc_block_job_abort(bc_conn *conn, const char *name, unsigned int flags,
         return 0;
     if (rc < 0 && err)
         *err = tmp;
+    return rc;
+}
+
+int bc_block_job_set_synchronous(bc_conn *conn, const char *name,
+                                 bc_error *err)
+{
+    bc_disk disk = { 0 };
+    json_object *job = NULL, *args;
+    const char *type;
+    int rc = -1;
+
+    if (disk_and_job(conn, name, &disk, &job, err) < 0)
+        goto out;
+    type = bc_json_str(job, "type");
+    if (!type || strcmp(type, "mirror") != 0) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "the job of disk '%s' is a %s "
+                     "job, not a copy", bc_disk_label(&disk),
+                     type ? type : "?");
+        goto out;
+    }
+    if (bc_conn_need_feature(conn, BC_FEATURE_JOB_CHANGE,
+                             "switch a running copy to synchronous writes",
+                             err) < 0)
+        goto out;
+    args = bc_json_add_str(json_object_new_object(), "id",
+                           bc_json_str(job, "device"));
+    bc_json_add_str(args, "type", "mirror");
+    bc_json_add_str(args, "copy-mode", "write-blocking");
+    rc = bc_conn_change(conn, "block-job-change", args, NULL, err);
+
+ out:
+    json_object_put(job);
+    bc_disk_clear(&disk);
     return rc;
 }
 

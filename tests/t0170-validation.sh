@@ -37,7 +37,7 @@ check "no disk 'vdz' in this VM (disks: vda, sda)" vm1 vdz "$T/g.qcow2"
 check "disk 'sda' has no medium" vm1 sda "$T/g.qcow2"
 check "disk 'cdrom0' has no medium" vm1 cdrom0 "$T/g.qcow2"
 check "no VM named 'nope'" nope vda "$T/g.qcow2"
-check "cannot be told that the destination is zeroed" \
+check "cannot be told that the destination is zeroed: that needs target-is-zero, QEMU 10.1 or later" \
     vm1 vda "$T/exists.qcow2" --reuse-external --dest-is-zero
 check "Options --pivot and --finish are mutually exclusive" \
     vm1 vda "$T/g.qcow2" --pivot --finish
@@ -69,4 +69,15 @@ check "QEMU cannot create images over nbd" vm1 vda --xml "$T/nbd.xml"
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$T/huge.xml"
 check "is larger than 1024 KiB" vm1 vda --xml "$T/huge.xml"
 rm -f "$T/bad.xml" "$T/http.xml" "$T/nbd.xml" "$T/huge.xml"
+
+# A QEMU waiting for an incoming migration holds its disks inactive:
+# QEMU 10.0 says so, and the copy is refused up front.
+img_create "$T/in.qcow2" qcow2 64M 1
+vm_start vmin $(drive_args "$T/in.qcow2" qcow2 drive0) -incoming defer
+if [ "$(qmp vmin query-named-block-nodes | jq '[.[] | has("active")] | any')" = true ]; then
+    unchanged vmin bc vmin vda "$T/in-copy.qcow2"
+    expect_grep "disk 'vda' is inactive: this QEMU waits for an incoming migration" "$T/err"
+else
+    note "QEMU $(qmp vmin query-version | jq -r '.qemu | "\(.major).\(.minor)"') does not say whether a node is active"
+fi
 exit 0

@@ -57,6 +57,50 @@ expect_grep "\-\-verbose requires --wait" "$T/err"
 unchanged vm1 bc job vm1 vda --async
 expect_grep "\-\-async requires" "$T/err"
 
+# What this QEMU offers, from its schema.
+has_job_change=$(qmp vm1 query-qmp-schema |
+    jq '[.[] | select(.name == "block-job-change")] | length > 0')
+expect_exit 0 bc --json version vm1
+expect_eq "$(jq -r '.features."block-job-change"' "$T/out")" "$has_job_change" \
+    "version: block-job-change"
+expect_eq "$(jq -r .qemu "$T/out")" \
+    "$(qmp vm1 query-version | jq -r '.qemu | "\(.major).\(.minor).\(.micro)"')" \
+    "version: QEMU's"
+expect_exit 0 bc version vm1
+expect_grep "^  block-job-change   $([ "$has_job_change" = true ] && echo yes || echo 'no (QEMU 8.2 or later)')$" "$T/out"
+
+# Synchronous writes for a running copy: QEMU 8.2's block-job-change.
+# Without it, refused up front and the copy goes on as it was; with it,
+# the copy switches while the guest writes and ends identical.
+if [ "$has_job_change" = true ]; then
+    hmp vm1 'qemu-io drive0 "write -P 0x5a 1M 1M"' >/dev/null
+    expect_exit 0 bc job vm1 vda --synchronous-writes
+    expect_eq "$(cat "$T/out")" "Switched to synchronous writes" "switched"
+    hmp vm1 'qemu-io drive0 "write -P 0x5b 3M 1M"' >/dev/null
+    expect_exit 0 bc job vm1 vda --bandwidth 0
+    for _ in $(seq 100); do
+        [ "$(qmp vm1 query-block-jobs | jq -r '.[0]."actively-synced"')" = true ] && break
+        sleep 0.1
+    done
+    expect_exit 0 bc --json job vm1 vda
+    expect_eq "$(jq -r '.job."actively-synced"' "$T/out")" true "actively synced"
+    expect_exit 0 bc job vm1 vda --info
+    expect_grep "^Actively synced" "$T/out"
+else
+    state vm1 >"$T/state.before"
+    expect_exit 2 bc job vm1 vda --synchronous-writes
+    expect_grep "cannot switch a running copy to synchronous writes: that needs block-job-change, QEMU 8.2 or later" "$T/err"
+    state vm1 >"$T/state.after"
+    diff -u "$T/state.before" "$T/state.after" || fail "a refused switch changed the VM"
+    expect_exit 0 bc --json job vm1 vda
+    expect_eq "$(jq -r '.job | has("actively-synced")' "$T/out")" false \
+        "actively-synced from a QEMU that does not say"
+fi
+unchanged vm1 bc job vm1 vdb --synchronous-writes
+expect_grep "No current block job for vdb\|no block job" "$T/err"
+unchanged vm1 bc job vm1 vda --synchronous-writes --pivot
+expect_grep "mutually exclusive" "$T/err"
+
 # Attach to the running copy, then finish it.
 expect_exit 0 bc job vm1 vda --bandwidth 0
 expect_exit 0 bc job vm1 vda --wait --verbose --finish
