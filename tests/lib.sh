@@ -10,8 +10,14 @@ TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$TESTS_DIR/.." && pwd)
 BLOCKCOPY=${BLOCKCOPY:-$TOP/blockcopy}
 QMPC=$TESTS_DIR/helpers/qmp-client
-QEMU=${QEMU:-qemu-system-x86_64}
-QEMU_IMG=${QEMU_IMG:-qemu-img}
+# Every QEMU program comes from here.  QEMU_BINDIR picks another QEMU
+# (scripts/qemu-chroot prints one); unset, they are the system's, found on
+# PATH.  A variable of the table set in the environment overrides its row.
+QEMU=${QEMU:-${QEMU_BINDIR:+$QEMU_BINDIR/}qemu-system-x86_64}
+QEMU_IMG=${QEMU_IMG:-${QEMU_BINDIR:+$QEMU_BINDIR/}qemu-img}
+QEMU_IO=${QEMU_IO:-${QEMU_BINDIR:+$QEMU_BINDIR/}qemu-io}
+QEMU_NBD=${QEMU_NBD:-${QEMU_BINDIR:+$QEMU_BINDIR/}qemu-nbd}
+QEMU_STORAGE_DAEMON=${QEMU_STORAGE_DAEMON:-${QEMU_BINDIR:+$QEMU_BINDIR/}qemu-storage-daemon}
 # QEMU_COMPAT=deprecated-input=reject,unstable-input=reject starts every
 # VM with that -compat policy: the suite passes without x- commands and
 # without anything deprecated.
@@ -60,6 +66,8 @@ need_qemu() {
         fail "$QEMU not found: these tests need a real QEMU (Debian: apt-get install qemu-system-x86)"
     command -v "$QEMU_IMG" >/dev/null ||
         fail "$QEMU_IMG not found: these tests need qemu-img (Debian: apt-get install qemu-utils)"
+    command -v "$QEMU_IO" >/dev/null ||
+        fail "$QEMU_IO not found: these tests need qemu-io (Debian: apt-get install qemu-utils)"
     command -v jq >/dev/null ||
         fail "jq not found (Debian: apt-get install jq)"
     command -v python3 >/dev/null ||
@@ -72,8 +80,7 @@ img_create() {
     local file=$1 fmt=$2 size=$3 data=${4:-0} pat=${5:-0xab}
     "$QEMU_IMG" create -q -f "$fmt" "$file" "$size" || fail "qemu-img create $file"
     if [ "$data" -gt 0 ]; then
-        "$QEMU_IMG" --help >/dev/null
-        qemu-io -f "$fmt" -c "write -P $pat 0 ${data}M" "$file" >/dev/null ||
+        "$QEMU_IO" -f "$fmt" -c "write -P $pat 0 ${data}M" "$file" >/dev/null ||
             fail "qemu-io write $file"
     fi
 }
@@ -278,10 +285,10 @@ nbd_serve() {
     fi
     local name=$1 addr=$2
     shift 2
-    command -v qemu-storage-daemon >/dev/null ||
-        fail "qemu-storage-daemon not found (Debian: apt-get install qemu-system-common)"
+    command -v "$QEMU_STORAGE_DAEMON" >/dev/null ||
+        fail "$QEMU_STORAGE_DAEMON not found (Debian: apt-get install qemu-system-common)"
     for i in "$@"; do args+=(--blockdev "$i"); done
-    qemu-storage-daemon "${args[@]}" --nbd-server "$addr" \
+    "$QEMU_STORAGE_DAEMON" "${args[@]}" --nbd-server "$addr" \
         --export "type=nbd,id=e0,node-name=fmt0,name=exp,writable=on" \
         >"$T/$name.log" 2>&1 &
     local pid=$!

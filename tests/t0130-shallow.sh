@@ -5,7 +5,7 @@ need_qemu
 
 img_create "$T/base.qcow2" qcow2 128M 32 0x11
 "$QEMU_IMG" create -q -f qcow2 -b "$T/base.qcow2" -F qcow2 "$T/top.qcow2"
-qemu-io -f qcow2 -c "write -P 0x22 64M 8M" "$T/top.qcow2" >/dev/null
+"$QEMU_IO" -f qcow2 -c "write -P 0x22 64M 8M" "$T/top.qcow2" >/dev/null
 
 vm_start vm1 $(drive_args "$T/top.qcow2" qcow2 drive0)
 expect_exit 0 bc vm1 vda "$T/copy.qcow2" --shallow --wait --pivot

@@ -26,7 +26,7 @@ for mode in background synchronous_writes; do
     done
     expect_exit 0 bc job "vm_$mode" vda --pivot
     for w in "${writes[@]}" "${ready_writes[@]}"; do
-        qemu-io -f qcow2 -c "$w" "$T/expect-$mode.qcow2" >/dev/null
+        "$QEMU_IO" -f qcow2 -c "$w" "$T/expect-$mode.qcow2" >/dev/null
     done
     images_equal "$T/expect-$mode.qcow2" "$T/dst-$mode.qcow2"
     images_equal "$T/src-$mode.qcow2" "$T/dst-$mode.qcow2"

@@ -29,7 +29,7 @@ for round in $(seq 1 "$ROUNDS"); do
     2) fmt=qcow2
        img_create "$r/base" qcow2 64M 24 0x5b
        "$QEMU_IMG" create -q -f qcow2 -b "$r/base" -F qcow2 "$r/src"
-       qemu-io -f qcow2 -c "write -P 0x6c 8M 8M" "$r/src" >/dev/null
+       "$QEMU_IO" -f qcow2 -c "write -P 0x6c 8M 8M" "$r/src" >/dev/null
        opts+=(--shallow) ;;
     esac
     desc="round $round (seed $seed): source $([ $kind = 2 ] && echo "qcow2 over a backing file" || echo $fmt), $([ $mode = 1 ] && echo synchronous || echo background)"
@@ -46,7 +46,7 @@ for round in $(seq 1 "$ROUNDS"); do
 
     args=()
     while read -r w; do args+=(-c "$w"); done <"$r/writes"
-    qemu-io -f $fmt "${args[@]}" "$r/ref" >/dev/null
+    "$QEMU_IO" -f $fmt "${args[@]}" "$r/ref" >/dev/null
     "$QEMU_IMG" compare -q "$r/src" "$r/copy" || fail "$desc: the copy differs from the source"
     "$QEMU_IMG" compare -q "$r/ref" "$r/copy" || fail "$desc: a write was lost"
     if [ $kind = 2 ]; then
