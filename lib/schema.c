@@ -47,17 +47,29 @@ static json_object *entity(json_object *schema, const char *name)
 }
 
 /* Does object type 'type' (or, for an array, its element type) have a
- * member called 'member'? */
+ * member called 'member', in its own members or in a variant's (a union:
+ * BlockJobInfo is one since 8.2, with actively-synced in its mirror
+ * branch)? */
 static bool has_member(json_object *schema, const char *type,
                        const char *member)
 {
-    json_object *t = entity(schema, type);
+    json_object *t = entity(schema, type), *variants;
     const char *elem = bc_json_str(t, "element-type");
+    size_t i;
 
     if (elem)
         t = entity(schema, elem);
-    return bc_json_array_find(bc_json_get(t, "members"), "name",
-                              member) != NULL;
+    if (bc_json_array_find(bc_json_get(t, "members"), "name", member))
+        return true;
+    variants = bc_json_get(t, "variants");
+    for (i = 0; i < bc_json_len(variants); i++) {
+        json_object *v = entity(schema, bc_json_str(
+            json_object_array_get_idx(variants, i), "type"));
+
+        if (bc_json_array_find(bc_json_get(v, "members"), "name", member))
+            return true;
+    }
+    return false;
 }
 
 static bool schema_has(json_object *schema, bc_feature f)

@@ -66,6 +66,10 @@ expect_eq "$(jq -r '.features."block-job-change"' "$T/out")" "$has_job_change" \
 expect_eq "$(jq -r .qemu "$T/out")" \
     "$(qmp vm1 query-version | jq -r '.qemu | "\(.major).\(.minor).\(.micro)"')" \
     "version: QEMU's"
+# actively-synced came with block-job-change (8.2), in a branch of the
+# union BlockJobInfo became then.
+expect_eq "$(jq -r '.features."actively-synced"' "$T/out")" "$has_job_change" \
+    "version: actively-synced"
 expect_exit 0 bc version vm1
 expect_grep "^  block-job-change   $([ "$has_job_change" = true ] && echo yes || echo 'no (QEMU 8.2 or later)')$" "$T/out"
 
