@@ -209,6 +209,15 @@ $(BENCH_FLOOR): bench/qmp-floor.c .build-flags
 bench: $(PROGRAM) $(BENCH_FLOOR)
 	$(Q)bench/run $(BENCH_ARGS)
 
+# The same on the system's QEMU and on Debian 13's (scripts/qemu-chroot,
+# as root), side by side.
+bench-qemus: $(PROGRAM) $(BENCH_FLOOR)
+	$(Q)bench/run $(BENCH_ARGS) --out bench/results-system.json
+	$(Q)QEMU_BINDIR=$$(scripts/qemu-chroot) bench/run $(BENCH_ARGS) \
+		--out bench/results-newest.json
+	$(Q)bench/compare bench/results-system.json bench/results-newest.json \
+		--md bench/results-qemus.md
+
 # ---- installation and distribution ----------------------------------
 #
 # install puts the tool, the library (shared, static, header, pkg-config
@@ -269,5 +278,5 @@ maintainer-clean: distclean
 
 FORCE:
 
-.PHONY: FORCE all bench check check-unit check-valgrind soak fuzz fuzzers \
+.PHONY: FORCE all bench bench-qemus check check-unit check-valgrind soak fuzz fuzzers \
 	demo install uninstall clean distclean
