@@ -45,19 +45,6 @@ static char *prefixed(const char *prefix, const char *rest)
     return s;
 }
 
-const char *bc_user_describe(uid_t uid, char *buf, size_t len)
-{
-    struct passwd pw, *res = NULL;
-    char pwbuf[1024];
-
-    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
-        snprintf(buf, len, "user '%s' (uid %u)", res->pw_name,
-                 (unsigned)uid);
-    else
-        snprintf(buf, len, "uid %u", (unsigned)uid);
-    return buf;
-}
-
 /* The user name of 'uid' (a new string), or NULL if it has none. */
 static char *user_name(uid_t uid)
 {
@@ -67,6 +54,18 @@ static char *user_name(uid_t uid)
     if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
         return strdup(res->pw_name);
     return NULL;
+}
+
+const char *bc_user_describe(uid_t uid, char *buf, size_t len)
+{
+    char *name = user_name(uid);
+
+    if (name)
+        snprintf(buf, len, "user '%s' (uid %u)", name, (unsigned)uid);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+    free(name);
+    return buf;
 }
 
 /* ---- sockets ------------------------------------------------------- */
