@@ -1060,6 +1060,28 @@ static const char *ask_words(ask_kind ask)
                                                               : "the abort";
 }
 
+static int interrupted(struct watch *w, bc_error *err)
+{
+    if (w->ask == ASK_NONE)
+        return bc_set_error(err, BC_ERR_INTERRUPTED,
+                            "interrupted while waiting for block job '%s'",
+                            w->id);
+    /* What is asked cannot be taken back: say so. */
+    return bc_set_error(err, BC_ERR_UNCERTAIN,
+                        "interrupted while %s of block job '%s' was under "
+                        "way: how it ends is not known yet",
+                        ask_words(w->ask), w->id);
+}
+
+/* Whether the interrupt descriptor is readable now. */
+static bool interrupt_pending(const struct watch *w)
+{
+    struct pollfd pfd = { .fd = w->interrupt_fd, .events = POLLIN };
+
+    return w->interrupt_fd >= 0 && poll(&pfd, 1, 0) > 0 &&
+           (pfd.revents & (POLLIN | POLLHUP));
+}
+
 static int watch_run(struct watch *w, bc_job_event_type *outcome,
                      bc_error *err)
 {
@@ -1082,6 +1104,12 @@ static int watch_run(struct watch *w, bc_job_event_type *outcome,
         struct pollfd pfd[2];
         int nfds = 0, timeout;
         int64_t now;
+
+        /* Before anything is asked, an interrupt wins over whatever has
+         * arrived: a monitor that answers without a pause must not carry
+         * the wait past it into a pivot. */
+        if (w->ask == ASK_NONE && interrupt_pending(w))
+            return interrupted(w, err);
 
         /* What has arrived already, then what the socket has now. */
         bc_error_init(&tmp);
@@ -1194,17 +1222,8 @@ static int watch_run(struct watch *w, bc_job_event_type *outcome,
         if (rc < 0 && errno != EINTR)
             return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
                                       "cannot wait for QEMU");
-        if (nfds > 1 && rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
-            if (w->ask == ASK_NONE)
-                return bc_set_error(err, BC_ERR_INTERRUPTED,
-                                    "interrupted while waiting for block "
-                                    "job '%s'", w->id);
-            /* What is asked cannot be taken back: say so. */
-            return bc_set_error(err, BC_ERR_UNCERTAIN,
-                                "interrupted while %s of block job '%s' was "
-                                "under way: how it ends is not known yet",
-                                ask_words(w->ask), w->id);
-        }
+        if (nfds > 1 && rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
+            return interrupted(w, err);
     }
 
  closed:

@@ -154,6 +154,27 @@ expect_eq "$(tool_leftovers vm8)" "" "left in vm8"
 expect_eq "$(disk_file vm8 virtio-disk0)" "$T/vm8.qcow2" "disk"
 proxy_stop vm8
 
+# SIGTERM while the reply to blockdev-mirror is late, but within the
+# tool's timeout: the answer, READY and every step after it come without
+# a pause, and the signal, pending all along, must still abort the copy
+# rather than let a pivot be asked.
+fresh_vm vm8c
+export BLOCKCOPY_COMMAND_TIMEOUT_MS=5000
+proxy_start vm8c --fault hold --command blockdev-mirror --hold-ms 1500
+"$BLOCKCOPY" "$px" vda "$T/vm8c-copy.qcow2" --pivot >"$T/out" 2>"$T/err" &
+pid=$!
+BG_PIDS+=($pid)
+proxy_wait_for vm8c "cmd blockdev-mirror"
+kill -TERM $pid
+wait $pid
+expect_eq "$?" 1 "exit status after SIGTERM with a reply late"
+expect_eq "$(cat "$T/out")" "Copy aborted" "SIGTERM before the pivot"
+grep -q "job-complete" "$T/px-vm8c.log" && fail "a pivot was asked after SIGTERM"
+expect_eq "$(disk_file vm8c virtio-disk0)" "$T/vm8c.qcow2" "disk"
+expect_eq "$(tool_leftovers vm8c)" "" "left in vm8c"
+proxy_stop vm8c
+export BLOCKCOPY_COMMAND_TIMEOUT_MS=800
+
 # SIGTERM while the pivot is under way (its reply held back): the tool
 # says that how it ends is not known yet, and the command that tells;
 # that command then says it pivoted.
