@@ -1065,16 +1065,9 @@ static bool undo_job(struct copy *c, const struct undo *u)
         return rc == 0;
     if (strcmp(bc_json_str(job, "status") ? bc_json_str(job, "status") : "",
                "concluded") != 0) {
-        json_object *args = json_object_new_object();
-
-        if (u->kind == UNDO_MIRROR) {
-            bc_json_add_str(args, "device", u->name);
-            bc_json_add_bool(args, "force", true);
-            bc_conn_change(c->conn, "block-job-cancel", args, NULL, NULL);
-        } else {
-            bc_json_add_str(args, "id", u->name);
-            bc_conn_change(c->conn, "job-cancel", args, NULL, NULL);
-        }
+        bc_conn_change(c->conn, "job-cancel",
+                       bc_json_add_str(json_object_new_object(), "id",
+                                       u->name), NULL, NULL);
     }
     json_object_put(job);
     /* Not interruptible: the interrupt is what brought us here. */

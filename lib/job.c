@@ -988,14 +988,16 @@ static int request_end(struct watch *w, ask_kind ask, bc_error *err)
         w->ask = ASK_NONE;
         return -1;
     }
-    if (ask == ASK_PIVOT) {
-        args = bc_json_add_str(json_object_new_object(), "id", w->id);
-        rc = bc_conn_change(w->conn, "job-complete", args, NULL, &tmp);
-    } else {
+    /* The job-* commands where they mean the same.  Finishing a ready
+     * mirror (a cancel that keeps the copy consistent) has no job-*
+     * form: job-cancel is always the forced one. */
+    if (ask == ASK_FINISH) {
         args = bc_json_add_str(json_object_new_object(), "device", w->id);
-        if (ask == ASK_CANCEL)
-            bc_json_add_bool(args, "force", true);
         rc = bc_conn_change(w->conn, "block-job-cancel", args, NULL, &tmp);
+    } else {
+        args = bc_json_add_str(json_object_new_object(), "id", w->id);
+        rc = bc_conn_change(w->conn, ask == ASK_PIVOT ? "job-complete"
+                            : "job-cancel", args, NULL, &tmp);
     }
     if (rc == 0) {
         w->req = REQ_DONE;

@@ -39,4 +39,17 @@ expect_exit 0 bc vm1 vda "$T/b.qcow2" --pivot
 expect_grep "cleaned up" "$T/err"
 expect_eq "$(disk_file vm1 virtio-disk0)" "$T/b.qcow2" "disk after the next copy"
 expect_eq "$(job_ids vm1)" "" "jobs left"
+
+# The job-* command where QEMU has one: an abort is job-cancel; finishing
+# a ready mirror (a cancel that keeps the copy) exists only as
+# block-job-cancel without force.
+proxy_start vm1
+expect_exit 1 bc unix:$px vda "$T/c.qcow2" --bandwidth 1M --timeout 1
+expect_eq "$(grep -c '^cmd job-cancel$' "$T/px-vm1.log")" 1 "job-cancel"
+expect_exit 0 bc unix:$px vda "$T/d.qcow2" --finish
+expect_eq "$(grep -c '^cmd block-job-cancel$' "$T/px-vm1.log")" 1 \
+    "block-job-cancel"
+proxy_stop vm1
+expect_eq "$(job_ids vm1)" "" "jobs left"
+expect_eq "$(disk_file vm1 virtio-disk0)" "$T/b.qcow2" "disk at the end"
 exit 0
