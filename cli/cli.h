@@ -235,8 +235,11 @@ typedef enum {
 int cli_print_outcome(cli_ctx *ctx, const char *disk, bc_job_event_type got,
                       unsigned int want);
 
+/* Wait for the copy of 'disk'.  A signal aborts a copy this command
+ * started ('watching' false); one it only attached to ('watching') goes
+ * on, and the command says how to attach again. */
 int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
                  cli_after_ready after, bool verbose, int timeout_s,
-                 bool async_abort);
+                 bool async_abort, bool watching);
 
 #endif /* CLI_H */

@@ -267,7 +267,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
         goto out;
     }
     status = cli_wait_job(ctx, conn, disk, o.after, cli_flag(args, "verbose"),
-                          o.timeout, cli_flag(args, "async"));
+                          o.timeout, cli_flag(args, "async"), false);
 
  out:
     cli_signals_default();

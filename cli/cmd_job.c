@@ -210,7 +210,8 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
                               pivot ? CLI_AFTER_READY_PIVOT
                               : finish ? CLI_AFTER_READY_FINISH
                               : CLI_AFTER_READY_STAY,
-                              cli_flag(args, "verbose"), timeout, async);
+                              cli_flag(args, "verbose"), timeout, async,
+                              true);
     } else if (pivot || finish || cli_flag(args, "abort")) {
         status = end_job(ctx, conn, disk, pivot, finish, async);
     } else {

@@ -252,9 +252,20 @@ static int abort_job(cli_ctx *ctx, bc_conn *conn, struct progress *p,
     return cli_print_outcome(ctx, p->disk, outcome, want);
 }
 
+/* Stop watching a copy this command did not start: it goes on. */
+static int detach(cli_ctx *ctx, bc_conn *conn, struct progress *p)
+{
+    print_result(ctx, p, "detached", "Stopped watching; the copy goes on",
+                 CLI_FAILED);
+    fprintf(stderr, "hint: 'blockcopy job %s %s --wait' watches it again; "
+            "--abort ends it\n", cli_safe(bc_conn_get_address(conn)),
+            cli_safe(p->disk));
+    return CLI_FAILED;
+}
+
 int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
                  cli_after_ready after, bool verbose, int timeout_s,
-                 bool async_abort)
+                 bool async_abort, bool watching)
 {
     unsigned int want = CLI_OUTCOME(after == CLI_AFTER_READY_PIVOT
                                         ? BC_JOB_EVENT_PIVOTED
@@ -300,6 +311,10 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
             end_line(&p);
             cli_error("%s", err.message);
             return abort_job(ctx, conn, &p, async_abort, want);
+        }
+        if (err.code == BC_ERR_INTERRUPTED && watching) {
+            ctx->last_signal = cli_signals_take(ctx);
+            return detach(ctx, conn, &p);
         }
         if (err.code == BC_ERR_TIMEOUT || err.code == BC_ERR_INTERRUPTED) {
             ctx->last_signal = cli_signals_take(ctx);

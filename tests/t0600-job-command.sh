@@ -116,6 +116,25 @@ expect_eq "$(node_names vm1 | grep -c '^bc-')" 0 "tool nodes left"
 unchanged vm1 bc job vm1 vda --pivot
 expect_grep "No current block job for vda" "$T/err"
 
+# Ctrl-C while only watching a copy (job --wait, nothing asked yet)
+# detaches: the copy goes on, and the command says how to attach again.
+# The copy's own command still aborts it (t0150).
+expect_exit 0 bc vm1 vda "$T/w.qcow2" --bandwidth 1M
+for sig in INT TERM; do
+    copy_running vm1 job vm1 vda --wait --pivot
+    kill -$sig $pid
+    wait $pid
+    expect_eq "$?" 1 "exit after SIG$sig while watching"
+    expect_eq "$(cat "$T/out")" "Stopped watching; the copy goes on" \
+        "stdout after SIG$sig while watching"
+    expect_grep "hint: 'blockcopy job unix:.*/vm1.qmp vda --wait' watches it again; --abort ends it" "$T/err"
+    expect_eq "$(job_ids vm1)" "bc-drive0" "job after SIG$sig while watching"
+    expect_eq "$(qmp vm1 query-block-jobs | jq -r '.[0].status')" running \
+        "the copy after SIG$sig while watching"
+done
+expect_exit 0 bc job vm1 vda --abort
+expect_eq "$(job_ids vm1)" "" "jobs left"
+
 # A job paused on an I/O error is reported, not waited on forever.
 truncate -s 64M "$T/bad.raw"
 qmp vm1 blockdev-add "{\"driver\": \"raw\", \"node-name\": \"bad\",
