@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "blockcopy.h"
 
 /* Exit statuses, as documented in blockcopy(1). */
@@ -91,6 +93,8 @@ struct cli_ctx {
     /* The signal that ended the last command's wait, 0 for none: the
      * shell goes on after a Ctrl-C but not after SIGTERM or SIGHUP. */
     int last_signal;
+    /* Members the next JSON result takes over (a copy's summary). */
+    json_object *result_extra;
 };
 
 /* The command table. */

@@ -307,9 +307,15 @@ void cli_print_result(cli_ctx *ctx, const char *key, const char *name,
             json_object_object_add(o, key, json_object_new_string(name));
         json_object_object_add(o, "status", json_object_new_string(status));
         json_object_object_add(o, "exit", json_object_new_int(exit_status));
+        if (ctx->result_extra) {
+            json_object_object_foreach(ctx->result_extra, k, v)
+                json_object_object_add(o, k, json_object_get(v));
+        }
         cli_print_json_obj(o);
     } else if (human && !ctx->quiet) {
         printf("%s\n", human);
         fflush(stdout);
     }
+    json_object_put(ctx->result_extra);
+    ctx->result_extra = NULL;
 }

@@ -15,6 +15,9 @@
 #include "cli.h"
 
 #define PROGRESS_MS 250
+#define RATE_SAMPLES 32
+#define RATE_WINDOW_US 4000000LL
+#define RATE_MIN_US 2000000LL
 
 struct progress {
     cli_ctx *ctx;
@@ -25,9 +28,15 @@ struct progress {
     bool ready;
     int last_percent;       /* for output on change only */
     int last_json_percent;
-    double rate;            /* measured bytes/s, smoothed */
-    unsigned long long prev_cur;
-    long long prev_us;
+    /* The rate is the work done (data written, or the distance where
+     * that is not known) over the last RATE_WINDOW_US: zero ranges the
+     * copy skips in no time count for nothing. */
+    struct { long long us; unsigned long long done; } win[RATE_SAMPLES];
+    unsigned int nwin;
+    bool by_written;        /* the samples are data written */
+    double rate;            /* bytes/s, 0 while not measured */
+    long long start_us, ready_us, end_us;   /* wait, READY, switch */
+    unsigned long long written, end;    /* the latest seen */
 };
 
 static long long wall_us(void)
@@ -64,6 +73,39 @@ static json_object *json_event(const char *type, const bc_job_event *ev,
     return o;
 }
 
+static void measure_rate(struct progress *p, long long now,
+                         unsigned long long done)
+{
+    unsigned int i = 0;
+
+    /* Drop what is older than the window, keeping one sample before it
+     * to measure from; a count that went back starts over. */
+    while (p->nwin - i > 1 && now - p->win[i + 1].us >= RATE_WINDOW_US)
+        i++;
+    if (p->nwin && done < p->win[p->nwin - 1].done)
+        i = p->nwin;
+    if (i == 0 && p->nwin == RATE_SAMPLES)
+        i = 1;
+    memmove(p->win, p->win + i, (p->nwin - i) * sizeof(p->win[0]));
+    p->nwin -= i;
+    p->win[p->nwin].us = now;
+    p->win[p->nwin++].done = done;
+    /* QEMU keeps to a limit over seconds, in bursts: a shorter span
+     * would show the bursts. */
+    if (p->nwin > 1 && now - p->win[0].us >= RATE_MIN_US)
+        p->rate = (double)(done - p->win[0].done) * 1e6 /
+                  (double)(now - p->win[0].us);
+}
+
+/* The work still to do: the data not yet written where QEMU tells both,
+ * else the distance to go. */
+static unsigned long long remaining(const bc_job_event *ev)
+{
+    if (ev->written && ev->data)
+        return ev->data > ev->written ? ev->data - ev->written : 0;
+    return ev->end > ev->cur ? ev->end - ev->cur : 0;
+}
+
 static void show_progress(struct progress *p, const bc_job_event *ev)
 {
     int pct = cli_percent(ev->cur, ev->end);
@@ -73,17 +115,20 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
     /* Nothing is known before QEMU has counted; an empty disk is done. */
     if (ev->cur == 0 && ev->end == 0 && !p->ready)
         return;
+    p->end = ev->end;
+    if (ev->written)
+        p->written = ev->written;
     /* Once everything is copied the guest's writes are all there is to
      * copy: that is no rate of the copy. */
-    if (p->prev_us && now > p->prev_us && ev->cur >= p->prev_cur &&
-        pct < 100) {
-        double inst = (double)(ev->cur - p->prev_cur) * 1e6 /
-                      (double)(now - p->prev_us);
-
-        p->rate = p->rate ? 0.7 * p->rate + 0.3 * inst : inst;
+    /* The data written once QEMU tells it, the distance before: never
+     * the one against the other. */
+    if (ev->written && !p->by_written) {
+        p->by_written = true;
+        p->nwin = 0;
+        p->rate = 0;
     }
-    p->prev_cur = ev->cur;
-    p->prev_us = now;
+    if (pct < 100 && (ev->written || !p->by_written))
+        measure_rate(p, now, p->by_written ? ev->written : ev->cur);
 
     if (p->ctx->json) {
         if (pct != p->last_json_percent) {
@@ -92,6 +137,12 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
             json_object_object_add(o, "percent", json_object_new_int(pct));
             json_object_object_add(o, "rate",
                                    json_object_new_uint64((uint64_t)p->rate));
+            if (ev->written && ev->data) {
+                json_object_object_add(o, "written",
+                                       json_object_new_uint64(ev->written));
+                json_object_object_add(o, "data",
+                                       json_object_new_uint64(ev->data));
+            }
             cli_print_json_obj(o);
             p->last_json_percent = pct;
         }
@@ -104,9 +155,7 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
                 cli_human_size((double)ev->cur, done, sizeof(done)),
                 cli_human_size((double)ev->end, total, sizeof(total)));
         if (p->rate >= 1) {
-            double eta = (double)(ev->end - (ev->cur < ev->end ? ev->cur
-                                                                : ev->end)) /
-                         p->rate;
+            double eta = (double)remaining(ev) / p->rate;
 
             fprintf(stderr, ", %s/s", cli_human_size(p->rate, rate, sizeof(rate)));
             if (pct < 100 && eta < 1e7)
@@ -142,10 +191,13 @@ static void on_event(const bc_job_event *ev, void *opaque)
         show_progress(p, ev);
         return;
     }
+    if (ev->type == BC_JOB_EVENT_PIVOTED || ev->type == BC_JOB_EVENT_COPIED)
+        p->end_us = ev->timestamp_us;
     if (ev->type == BC_JOB_EVENT_READY) {
         bc_job_event last = *ev;
 
         p->ready = true;
+        p->ready_us = ev->timestamp_us;
         /* The mirroring phase: everything is copied at this moment. */
         last.type = BC_JOB_EVENT_PROGRESS;
         if (last.cur < last.end)
@@ -252,6 +304,50 @@ static int abort_job(cli_ctx *ctx, bc_conn *conn, struct progress *p,
     return cli_print_outcome(ctx, p->disk, outcome, want);
 }
 
+/*
+ * What the copy took, once it is in the mirroring phase (and switched or
+ * finished): a line with --verbose, members of the JSON result.  Known
+ * only where progress was measured.
+ */
+static void summarize(struct progress *p)
+{
+    double secs, rate, sw;
+    unsigned long long zeroes;
+    char a[32], b[32], c[32];
+
+    if (!p->ready_us || !p->written || (!p->verbose && !p->ctx->json))
+        return;
+    secs = (double)(p->ready_us - p->start_us) / 1e6;
+    rate = secs > 0 ? (double)p->written / secs : 0;
+    zeroes = p->end > p->written ? p->end - p->written : 0;
+    sw = p->end_us > p->ready_us ? (double)(p->end_us - p->ready_us) / 1e6
+                                 : -1;
+    if (p->ctx->json) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "duration", json_object_new_double(secs));
+        json_object_object_add(o, "written",
+                               json_object_new_uint64(p->written));
+        json_object_object_add(o, "zeroes-skipped",
+                               json_object_new_uint64(zeroes));
+        json_object_object_add(o, "average-rate",
+                               json_object_new_uint64((uint64_t)rate));
+        if (sw >= 0)
+            json_object_object_add(o, "switch-time",
+                                   json_object_new_double(sw));
+        json_object_put(p->ctx->result_extra);
+        p->ctx->result_extra = o;
+        return;
+    }
+    fprintf(stderr, "Copied %s in %.1f s (%s of zeroes skipped), %s/s",
+            cli_human_size((double)p->written, a, sizeof(a)), secs,
+            cli_human_size((double)zeroes, b, sizeof(b)),
+            cli_human_size(rate, c, sizeof(c)));
+    if (sw >= 0)
+        fprintf(stderr, "; switched %.3f s after ready", sw);
+    fputc('\n', stderr);
+}
+
 /* Stop watching a copy this command did not start: it goes on. */
 static int detach(cli_ctx *ctx, bc_conn *conn, struct progress *p)
 {
@@ -285,6 +381,7 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
     p.tty = isatty(STDERR_FILENO);
     p.last_percent = -1;
     p.last_json_percent = -1;
+    p.start_us = wall_us();
 
     bc_wait_opts_init(&opts);
     /* Pivoting or finishing from inside the wait leaves no round trip
@@ -333,6 +430,7 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
         return fail(ctx, conn, &p, NULL, &err);
     }
     end_line(&p);
+    summarize(&p);
     /* A job of another kind may just end; one only watched may end as
      * another client asked. */
     if (after == CLI_AFTER_READY_STAY)

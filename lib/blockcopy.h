@@ -568,6 +568,12 @@ typedef struct bc_job_event {
     unsigned long long bandwidth;
     const char *error;          /* FAILED, ERROR: the reason */
     long long timestamp_us;     /* QEMU's timestamp, or the local clock */
+    /* PROGRESS and READY, for a copy of the tool's into an image whose
+     * allocation QEMU reports, when progress is asked for (0: not known): the data the copy holds now, and the
+     * data the source has to copy.  Zero ranges count in cur and end but
+     * in neither of these, so they measure the work, not the distance. */
+    unsigned long long written;
+    unsigned long long data;
 } bc_job_event;
 
 typedef void (*bc_job_event_cb)(const bc_job_event *event, void *opaque);

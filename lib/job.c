@@ -695,6 +695,7 @@ struct watch {
     char *io_status;
     char *error;
     unsigned long long cur, end, speed;
+    unsigned long long written, data;   /* see bc_job_event */
 };
 
 static int64_t wall_us(void)
@@ -719,6 +720,10 @@ static void emit(struct watch *w, bc_job_event_type type, int64_t ts)
     ev.bandwidth = w->speed;
     ev.error = w->error;
     ev.timestamp_us = ts ? ts : wall_us();
+    if (type == BC_JOB_EVENT_PROGRESS || type == BC_JOB_EVENT_READY) {
+        ev.written = w->written;
+        ev.data = w->data;
+    }
     w->opts->cb(&ev, w->opts->opaque);
 }
 
@@ -1044,12 +1049,51 @@ static int refused(struct watch *w, bc_error *why, bc_error *err)
     return -1;
 }
 
+/* The allocation of node 'name' and, with 'chain', of its backing chain:
+ * what QEMU reports as the images' actual size.  0 if not known. */
+static unsigned long long allocated(json_object *nodes, const char *name,
+                                    bool chain)
+{
+    json_object *node = bc_json_array_find(nodes, "node-name", name), *img;
+    unsigned long long sum = 0;
+
+    for (img = node ? bc_json_get(node, "image") : NULL; img;
+         img = chain ? bc_json_get(img, "backing-image") : NULL)
+        sum += bc_json_uint(img, "actual-size", 0);
+    return sum;
+}
+
+/* How much data the copy holds and how much the source has, for a copy
+ * of the tool's (the record names its node).  The source's is measured
+ * once: a copy into an image with a backing file (shallow) copies only
+ * the top image's data. */
+static void measure(struct watch *w)
+{
+    json_object *nodes = NULL, *target;
+    bc_error tmp;
+
+    if (!w->have_rec || !w->rec.target || !w->rec.root)
+        return;
+    bc_error_init(&tmp);
+    if (bc_conn_query(w->conn, "query-named-block-nodes", NULL, &nodes,
+                      &tmp) < 0)
+        return;
+    w->written = allocated(nodes, w->rec.target, false);
+    if (!w->data && w->written &&
+        (target = bc_json_array_find(nodes, "node-name", w->rec.target)))
+        w->data = allocated(nodes, w->rec.root,
+                            !bc_json_str(bc_json_get(target, "image"),
+                                         "backing-filename"));
+    json_object_put(nodes);
+}
+
 static int query_progress(struct watch *w, bc_error *err)
 {
     unsigned long long cur = w->cur, end = w->end;
 
     if (resync(w, err) < 0)
         return -1;
+    measure(w);
     if (w->status != BC_JS_NULL && w->status != BC_JS_CONCLUDED &&
         (cur != w->cur || end != w->end || cur == 0))
         emit(w, BC_JOB_EVENT_PROGRESS, 0);
@@ -1146,6 +1190,9 @@ static int watch_run(struct watch *w, bc_job_event_type *outcome,
 
         if (!w->ready_reported && bc_job_status_is_ready(w->status)) {
             w->ready_reported = true;
+            /* Everything is copied now: what that took. */
+            if (progress)
+                measure(w);
             emit(w, BC_JOB_EVENT_READY, w->ready_us);
         }
         if (!w->confirm && (w->status == BC_JS_CONCLUDED ||
