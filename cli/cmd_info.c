@@ -164,6 +164,8 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
             json_object_object_add(o, "owner", str_or_null(doms[i].owner));
             json_object_object_add(o, "uid",
                                    json_object_new_uint64(doms[i].uid));
+            json_object_object_add(o, "state",
+                                   str_or_null(doms[i].state));
             if (note)
                 json_object_object_add(o, "note",
                                        json_object_new_string(note));
@@ -175,7 +177,8 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
     for (i = 0; i < n; i++)
         if ((int)strlen(owner_cell(&doms[i], buf, sizeof(buf))) > w)
             w = (int)strlen(owner_cell(&doms[i], buf, sizeof(buf)));
-    printf("%-20s %-8s %-*s %s\n", "Name", "PID", w, "Owner", "Socket");
+    printf("%-20s %-8s %-*s %-5s %s\n", "Name", "PID", w, "Owner", "State",
+           "Socket");
     for (i = 0; i < n; i++) {
         const bc_domain_info *d = &doms[i];
         const char *note = cli_domain_note(ctx, d, buf, sizeof(buf));
@@ -184,8 +187,9 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
         snprintf(pid, sizeof(pid), d->pid ? "%d" : "-", d->pid);
         /* A VM that cannot be driven has no socket to show; one that
          * cannot be driven by name shows both. */
-        printf("%-20s %-8s %-*s %s%s%s%s\n", or_dash(d->name), pid, w,
+        printf("%-20s %-8s %-*s %-5s %s%s%s%s\n", or_dash(d->name), pid, w,
                owner_cell(d, owner, sizeof(owner)),
+               d->address && d->state ? d->state : "-",
                or_dash(d->address ? d->address : note),
                d->address && note ? " (" : "",
                d->address && note ? cli_safe(note) : "",

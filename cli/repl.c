@@ -28,7 +28,11 @@ typedef struct repl {
     char prompt[512];           /* the prompt on the screen */
     bool interrupted;           /* Ctrl-C ended the line: drop it */
     bool leave;                 /* SIGTERM or SIGHUP at the prompt */
+    char *released;             /* the monitor let go to another client */
 } repl;
+
+/* How often an idle shell looks whether its monitor is wanted. */
+#define SHARE_CHECK_MS 1000
 
 /* Signal handlers can only raise flags; get_char() looks at them. */
 static volatile sig_atomic_t resized, continued;
@@ -61,6 +65,12 @@ int cli_cmd_connect(cli_ctx *ctx, const cli_args *args)
     char *name;
 
     bc_error_init(&err);
+    /* Connecting again to the same VM: its monitor is ours to give up
+     * first (QEMU serves one client per monitor). */
+    if (ctx->domain && !strcmp(ctx->domain, domain)) {
+        bc_conn_free(ctx->conn);
+        ctx->conn = NULL;
+    }
     if (!(conn = bc_conn_open_opts(domain, &ctx->conn_opts, &err)))
         return cli_report(ctx, NULL, &err);
     if (!(name = strdup(domain))) {
@@ -243,6 +253,45 @@ static void show_events(repl *r)
 }
 
 /*
+ * An idle shell holds its VM's monitor (for the events) only while no
+ * other client waits for it, since QEMU serves one client per monitor;
+ * meanwhile each command connects for itself.  It takes the monitor back
+ * once it is free again.
+ */
+static void share_monitor(repl *r)
+{
+    cli_ctx *ctx = r->ctx;
+    char *text = NULL;
+    bc_conn *conn;
+    bc_error err;
+
+    if (ctx->conn && bc_conn_monitor_wanted(ctx->conn)) {
+        show_events(r);
+        free(r->released);
+        r->released = strdup(bc_conn_get_address(ctx->conn));
+        bc_conn_free(ctx->conn);
+        ctx->conn = NULL;
+        if (asprintf(&text, "(the monitor of %s is left to another client "
+                     "that waits for it; events resume once it is free)\n",
+                     cli_safe(ctx->domain)) > 0)
+            print_above(r, text, false);
+        free(text);
+        return;
+    }
+    if (ctx->conn || !ctx->domain || !r->released ||
+        !bc_monitor_is_free(r->released))
+        return;
+    bc_error_init(&err);
+    if ((conn = bc_conn_open_opts(ctx->domain, &ctx->conn_opts, &err))) {
+        bc_conn_set_warning_cb(conn, cli_warning_cb, ctx);
+        bc_conn_set_interrupt_fd(conn, ctx->sigpipe[0]);
+        ctx->conn = conn;
+        free(r->released);
+        r->released = NULL;
+    }
+}
+
+/*
  * libedit reads through here.  While it waits for a key it watches the
  * monitor (to show events) and the signal pipe (Ctrl-C, SIGTERM).
  */
@@ -257,7 +306,7 @@ static int get_char(EditLine *el, wchar_t *wc)
         nfds_t nfds = 2;
         mbstate_t mbs;
         ssize_t n;
-        int sig, fd;
+        int sig, fd, rc;
 
         if (continued) {
             /* Back from Ctrl-Z: the terminal's modes may have changed. */
@@ -281,10 +330,15 @@ static int get_char(EditLine *el, wchar_t *wc)
             pfd[n].events = POLLIN;
             pfd[n].revents = 0;
         }
-        if (poll(pfd, nfds, -1) < 0) {
+        rc = poll(pfd, nfds, r->ctx->domain ? SHARE_CHECK_MS : -1);
+        if (rc < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
+        }
+        if (rc == 0) {
+            share_monitor(r);
+            continue;
         }
         if (pfd[1].revents & POLLIN) {
             sig = cli_signals_take(r->ctx);
@@ -518,6 +572,7 @@ static int run_interactive(cli_ctx *ctx)
     }
 
     el_end(r.el);
+    free(r.released);
     cli_history_close(&r.hist);
     sigaction(SIGWINCH, &old_winch, NULL);
     sigaction(SIGCONT, &old_cont, NULL);

@@ -234,14 +234,19 @@ typedef struct bc_domain_info {
                                    process */
     char *owner;                /* the owner's user name, or NULL if the
                                    uid has none */
+    const char *state;          /* the monitor socket: "free", "busy" (QEMU
+                                   serves a client there), "stale"
+                                   (nothing listens) or "-" (not known) */
 } bc_domain_info;
 
 /*
  * The VMs blockcopy can find: sockets in $BLOCKCOPY_SOCKET_DIRS (default
  * /run/blockcopy:/run/qemu:/var/run/qemu-server) and running QEMU
- * processes with their -name and QMP socket, whoever owns them: a VM whose
- * uid is not the caller's effective uid is found by name only with
- * BC_DOMAIN_ANY_OWNER.  Free with bc_domains_free().
+ * processes with their -name and QMP sockets, whoever owns them, one
+ * entry for each monitor socket: a VM whose uid is not the caller's
+ * effective uid is found by name only with BC_DOMAIN_ANY_OWNER.  A name
+ * leads to a free monitor of the VM where it has several.  Free with
+ * bc_domains_free().
  */
 BC_EXPORT int bc_domains_list(bc_domain_info **domains, size_t *ndomains,
                               bc_error *err);
@@ -300,8 +305,19 @@ BC_EXPORT bc_conn *bc_conn_open_opts(const char *domain,
 /* Close the connection and release it.  Accepts NULL. */
 BC_EXPORT void bc_conn_free(bc_conn *conn);
 
-/* The monitor address in use ("unix:/run/qemu/vm1.qmp").  Borrowed. */
+/* The monitor address in use ("unix:/run/qemu/vm1.qmp").  Borrowed.  A VM
+ * found by name with several QMP monitors is reached through whichever
+ * was free. */
 BC_EXPORT const char *bc_conn_get_address(const bc_conn *conn);
+
+/* Whether another client waits in line for this connection's monitor
+ * (QEMU serves one client per monitor socket): a connection that only
+ * idles may let it go.  False where the kernel does not tell (tcp). */
+BC_EXPORT bool bc_conn_monitor_wanted(const bc_conn *conn);
+
+/* Whether QEMU listens at monitor 'address' ("unix:PATH") and serves no
+ * client there, nor has one waiting. */
+BC_EXPORT bool bc_monitor_is_free(const char *address);
 
 /* The QEMU version from the greeting. */
 BC_EXPORT void bc_conn_get_qemu_version(const bc_conn *conn, int *major,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "sockstate.h"
 #include "fdset.h"
 #include "graph.h"
 #include "job.h"
@@ -19,11 +20,28 @@ bc_conn *bc_conn_open(const char *domain, bc_error *err)
     return bc_conn_open_opts(domain, NULL, err);
 }
 
+/* A monitor that serves another client: say who, where the kernel
+ * tells, and what would let both in. */
+static void explain_busy(const char *address, bc_error *err)
+{
+    char comm[64];
+    int pid = bc_sock_holder(address, comm, sizeof(comm));
+
+    if (!pid)
+        return;
+    bc_error_init(err);
+    bc_set_error(err, BC_ERR_BUSY, "monitor '%s' is held by pid %d (%s): "
+                 "QEMU serves one client per monitor socket; a second one "
+                 "for the VM (-qmp unix:PATH,server=on,wait=off) lets "
+                 "blockcopy use whichever is free", address, pid,
+                 comm[0] ? comm : "?");
+}
+
 bc_conn *bc_conn_open_opts(const char *domain, const bc_conn_opts *opts,
                            bc_error *err)
 {
     bc_conn *conn = NULL;
-    bc_domain_addr to = { NULL, false, 0 };
+    bc_domain_addr to;
 
     if (!domain || !*domain) {
         bc_set_error(err, BC_ERR_INVALID_ARG, "no domain given");
@@ -35,19 +53,42 @@ bc_conn *bc_conn_open_opts(const char *domain, const bc_conn_opts *opts,
         bc_set_error_oom(err);
         goto error;
     }
-    conn->address = to.address;
     conn->interrupt_fd = -1;
-    to.address = NULL;
     if (opts)
         bc_qmp_set_timeouts(conn->qmp, 0, opts->greeting_ms, opts->command_ms);
     if (to.check_peer)
         bc_qmp_require_peer(conn->qmp, to.peer_uid);
-    if (bc_qmp_connect(conn->qmp, conn->address, err) < 0)
+    if (to.nothers) {
+        /* The VM has several monitors: the first free one. */
+        char *all[BC_QMP_MAX_MONITORS];
+        size_t n = 0, i;
+
+        all[n++] = to.address;
+        for (i = 0; i < to.nothers && n < BC_QMP_MAX_MONITORS; i++)
+            all[n++] = to.others[i];
+        if (bc_qmp_connect_any(conn->qmp, all, n, err) < 0) {
+            if (err && err->code == BC_ERR_BUSY)
+                explain_busy(to.address, err);
+            goto error;
+        }
+        conn->address = strdup(bc_qmp_address(conn->qmp));
+    } else {
+        if (bc_qmp_connect(conn->qmp, to.address, err) < 0) {
+            if (err && err->code == BC_ERR_BUSY)
+                explain_busy(to.address, err);
+            goto error;
+        }
+        conn->address = strdup(to.address);
+    }
+    if (!conn->address) {
+        bc_set_error_oom(err);
         goto error;
+    }
+    bc_domain_addr_clear(&to);
     return conn;
 
  error:
-    free(to.address);
+    bc_domain_addr_clear(&to);
     bc_conn_free(conn);
     return NULL;
 }
@@ -68,6 +109,17 @@ void bc_conn_free(bc_conn *conn)
 const char *bc_conn_get_address(const bc_conn *conn)
 {
     return conn->address;
+}
+
+bool bc_conn_monitor_wanted(const bc_conn *conn)
+{
+    return bc_sock_has_waiters(conn->address);
+}
+
+bool bc_monitor_is_free(const char *address)
+{
+    return bc_sock_state_of(address) == BC_SOCK_FREE &&
+           !bc_sock_has_waiters(address);
 }
 
 void bc_conn_get_qemu_version(const bc_conn *conn, int *major, int *minor,

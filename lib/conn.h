@@ -87,13 +87,17 @@ void bc_conn_warn(bc_conn *conn, const char *fmt, ...) BC_PRINTF(2, 3);
 /* Where a DOMAIN leads. */
 typedef struct bc_domain_addr {
     char *address;              /* "unix:PATH" or "tcp:HOST:PORT" */
+    char **others;              /* the same QEMU's other monitors */
+    size_t nothers;
     bool check_peer;            /* a name led to a unix socket: it must be */
     uid_t peer_uid;             /* served by this uid */
 } bc_domain_addr;
 
-/* Resolve DOMAIN as bc_domain_lookup_flags() documents.  The caller frees
- * out->address. */
+/* Resolve DOMAIN as bc_domain_lookup_flags() documents: a name leads to
+ * the best of the VM's monitors, the others in out->others.  Release with
+ * bc_domain_addr_clear(). */
 int bc_domain_resolve(const char *domain, unsigned int flags,
                       bc_domain_addr *out, bc_error *err);
+void bc_domain_addr_clear(bc_domain_addr *a);
 
 #endif /* BC_CONN_H */

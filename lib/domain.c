@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "sockstate.h"
 
 #define DEFAULT_SOCKET_DIRS "/run/blockcopy:/run/qemu:/var/run/qemu-server"
 #define CMDLINE_MAX (1024 * 1024)
@@ -203,14 +204,82 @@ typedef struct qemu_proc {
     uid_t uid;                  /* its real uid */
     char *name;
     char *address;              /* the QMP monitor, or NULL */
+    char **others;              /* its other QMP monitors */
+    size_t nothers;
     bool hmp;                   /* it has a human monitor */
 } qemu_proc;
 
 static void proc_clear(qemu_proc *p)
 {
+    size_t i;
+
     free(p->name);
     free(p->address);
+    for (i = 0; i < p->nothers; i++)
+        free(p->others[i]);
+    free(p->others);
     memset(p, 0, sizeof(*p));
+}
+
+/* Take QMP monitor 'address' (NULL: none) into 'p': the first, or one
+ * more. */
+static void proc_add_monitor(qemu_proc *p, char *address)
+{
+    char **grown;
+
+    if (!address)
+        return;
+    if (!p->address) {
+        p->address = address;
+        return;
+    }
+    if (!(grown = realloc(p->others, (p->nothers + 1) * sizeof(*grown)))) {
+        free(address);
+        return;
+    }
+    p->others = grown;
+    p->others[p->nothers++] = address;
+}
+
+/* Whether 'address' is one of p's monitors. */
+static bool proc_has_monitor(const qemu_proc *p, const char *address)
+{
+    size_t i;
+
+    if (p->address && !strcmp(p->address, address))
+        return true;
+    for (i = 0; i < p->nothers; i++)
+        if (!strcmp(p->others[i], address))
+            return true;
+    return false;
+}
+
+/* Of p's monitors, make the first one the best to connect to: a free one,
+ * then one whose state is not known, then a busy one, a stale one last.
+ * QEMU serves one client per monitor socket. */
+static void proc_pick_monitor(qemu_proc *p)
+{
+    static const int rank[] = {
+        [BC_SOCK_FREE] = 0, [BC_SOCK_UNKNOWN] = 1, [BC_SOCK_BUSY] = 2,
+        [BC_SOCK_STALE] = 3,
+    };
+    int best;
+    size_t i;
+
+    if (!p->address || !p->nothers)
+        return;
+    best = rank[bc_sock_state_of(p->address)];
+    for (i = 0; i < p->nothers && best > 0; i++) {
+        int r = rank[bc_sock_state_of(p->others[i])];
+
+        if (r < best) {
+            char *t = p->address;
+
+            p->address = p->others[i];
+            p->others[i] = t;
+            best = r;
+        }
+    }
 }
 
 /*
@@ -412,16 +481,15 @@ static int parse_proc(int pid, char **argv, qemu_proc *p)
         if (!strcmp(a, "-name")) {
             free(p->name);
             p->name = opt_get(v, "guest", "guest");
-        } else if ((!strcmp(a, "-qmp") || !strcmp(a, "-qmp-pretty")) &&
-                   !p->address) {
-            p->address = address_from_spec(v, n >= 0 ? cwd : NULL);
+        } else if (!strcmp(a, "-qmp") || !strcmp(a, "-qmp-pretty")) {
+            proc_add_monitor(p, address_from_spec(v, n >= 0 ? cwd : NULL));
         } else if (!strcmp(a, "-monitor")) {
             p->hmp = true;
         } else if (!strcmp(a, "-mon")) {
             char *mode = opt_get(v, "mode", NULL);
             char *chardev = opt_get(v, "chardev", "chardev");
 
-            if (mode && !strcmp(mode, "control") && chardev && !p->address) {
+            if (mode && !strcmp(mode, "control") && chardev) {
                 /* Find the socket chardev it names. */
                 for (j = 1; argv[j] && argv[j + 1]; j++) {
                     char *id;
@@ -431,8 +499,9 @@ static int parse_proc(int pid, char **argv, qemu_proc *p)
                         continue;
                     id = opt_get(argv[j + 1], "id", NULL);
                     if (id && !strcmp(id, chardev))
-                        p->address = address_from_chardev(argv[j + 1],
-                                                          n >= 0 ? cwd : NULL);
+                        proc_add_monitor(p, address_from_chardev(
+                                                argv[j + 1],
+                                                n >= 0 ? cwd : NULL));
                     free(id);
                 }
             } else {
@@ -558,6 +627,59 @@ static int not_found(const char *domain, const passed_over *po,
                         domain);
 }
 
+/* Give 'out' the monitors of QEMU process 'p' (its best one first):
+ * the connection takes whichever is free. */
+static void take_monitors(bc_domain_addr *out, qemu_proc *p)
+{
+    free(out->address);
+    out->address = p->address;
+    out->others = p->others;
+    out->nothers = p->nothers;
+    p->address = NULL;
+    p->others = NULL;
+    p->nothers = 0;
+}
+
+/* A socket found in a directory that a client holds (or nothing serves)
+ * is one of the monitors of a QEMU process that may have more. */
+static void prefer_free(bc_domain_addr *out)
+{
+    bc_sock_state st = bc_sock_state_of(out->address);
+    qemu_proc *procs = NULL;
+    size_t n = 0, i;
+    bc_error ignored;
+    char why[512];
+
+    if (st != BC_SOCK_BUSY && st != BC_SOCK_STALE)
+        return;
+    bc_error_init(&ignored);
+    if (scan_procs(&procs, &n, &ignored) < 0)
+        return;
+    for (i = 0; i < n; i++) {
+        qemu_proc *p = &procs[i];
+
+        if (p->uid != out->peer_uid || !p->nothers ||
+            !proc_has_monitor(p, out->address))
+            continue;
+        proc_pick_monitor(p);
+        if (proc_socket_ok(p, why, sizeof(why)))
+            take_monitors(out, p);
+        break;
+    }
+    procs_free(procs, n);
+}
+
+void bc_domain_addr_clear(bc_domain_addr *a)
+{
+    size_t i;
+
+    free(a->address);
+    for (i = 0; i < a->nothers; i++)
+        free(a->others[i]);
+    free(a->others);
+    memset(a, 0, sizeof(*a));
+}
+
 /* Resolve a name: 0 with 'out' set; 1 when nothing was found, 'po'
  * saying what was passed over; -1 with 'err' set. */
 static int resolve_name(const char *domain, unsigned int flags,
@@ -571,8 +693,12 @@ static int resolve_name(const char *domain, unsigned int flags,
     int rc, matches = 0;
 
     rc = find_in_socket_dirs(domain, flags, out, po, err);
-    if (rc != 0)
-        return rc < 0 ? -1 : 0;
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
+        prefer_free(out);
+        return 0;
+    }
 
     if (scan_procs(&procs, &n, err) < 0)
         return -1;
@@ -587,6 +713,8 @@ static int resolve_name(const char *domain, unsigned int flags,
         if (found < 0 || (!procs[found].address && procs[i].address))
             found = i;
     }
+    if (found >= 0)
+        proc_pick_monitor(&procs[found]);
     if (matches > 1) {
         rc = bc_set_error(err, BC_ERR_NO_DOMAIN,
                           "%d QEMU processes are named '%s': give the monitor "
@@ -607,8 +735,7 @@ static int resolve_name(const char *domain, unsigned int flags,
                           "socket path if you trust it", domain,
                           procs[found].pid, why);
     } else {
-        out->address = procs[found].address;
-        procs[found].address = NULL;
+        take_monitors(out, &procs[found]);
         /* Whoever listens there must be the process's user, also if the
          * socket appears, or changes, after the look above. */
         out->check_peer = bc_str_has_prefix(out->address, "unix:");
@@ -687,6 +814,7 @@ static int add_domain(bc_domain_info **list, size_t *n, size_t *cap,
     d->note = bc_strdup0(note);
     d->uid = uid;
     d->owner = NULL;
+    d->state = NULL;
     return 0;
 }
 
@@ -770,8 +898,8 @@ int bc_domains_list(bc_domain_info **out, size_t *nout, bc_error *err)
     }
     for (i = 0; i < nprocs; i++) {
         qemu_proc *p = &procs[i];
-        bool merged = false;
         const char *note = NULL;
+        size_t k;
         char why[512], refusal[600];
 
         if (!p->address)
@@ -782,30 +910,35 @@ int bc_domains_list(bc_domain_info **out, size_t *nout, bc_error *err)
         if (note == refusal)
             snprintf(refusal, sizeof(refusal), "refused by name: %s", why);
 
-        /* A socket found in a directory is the same VM: add the pid.  The
-         * process's owner is the VM's. */
-        for (j = 0; j < n && p->address; j++)
-            if (list[j].address && !strcmp(list[j].address, p->address) &&
-                !list[j].pid) {
-                list[j].pid = p->pid;
-                list[j].uid = p->uid;
-                if (p->name) {
-                    free(list[j].name);
-                    list[j].name = strdup(p->name);
+        /* A row for each of its monitors.  A socket found in a directory
+         * is the same VM: add the pid.  The process's owner is the VM's. */
+        for (k = 0; k <= p->nothers; k++) {
+            const char *addr = k == 0 ? p->address : p->others[k - 1];
+            bool merged = false;
+
+            for (j = 0; j < n && addr; j++)
+                if (list[j].address && !strcmp(list[j].address, addr) &&
+                    !list[j].pid) {
+                    list[j].pid = p->pid;
+                    list[j].uid = p->uid;
+                    if (p->name) {
+                        free(list[j].name);
+                        list[j].name = strdup(p->name);
+                    }
+                    if (note && !list[j].note)
+                        list[j].note = strdup(note);
+                    merged = true;
                 }
-                if (note && !list[j].note)
-                    list[j].note = strdup(note);
-                merged = true;
-            }
-        if (merged)
-            continue;
-        if (add_domain(&list, &n, &cap, p->name, p->pid, p->uid, p->address,
-                       note) < 0)
-            goto oom;
+            if (!merged && add_domain(&list, &n, &cap, p->name, p->pid,
+                                      p->uid, addr, note) < 0)
+                goto oom;
+        }
     }
     procs_free(procs, nprocs);
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         list[i].owner = user_name(list[i].uid);
+        list[i].state = bc_sock_state_name(bc_sock_state_of(list[i].address));
+    }
     *out = list;
     *nout = n;
     return 0;
@@ -827,6 +960,8 @@ int bc_domain_lookup_flags(const char *domain, unsigned int flags,
     if (bc_domain_resolve(domain, flags, &to, err) < 0)
         return -1;
     *address = to.address;
+    to.address = NULL;
+    bc_domain_addr_clear(&to);
     return 0;
 }
 

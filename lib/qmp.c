@@ -815,6 +815,85 @@ int bc_qmp_connect(bc_qmp *q, const char *address, bc_error *err)
     return handshake(q, err);
 }
 
+int bc_qmp_connect_any(bc_qmp *q, char *const *addresses, size_t n,
+                       bc_error *err)
+{
+    int fds[BC_QMP_MAX_MONITORS];
+    struct pollfd pfd[BC_QMP_MAX_MONITORS];
+    int64_t deadline = deadline_after(q->greeting_ms);
+    size_t i, nopen = 0, pick = n;
+    bc_error first;
+
+    if (n == 1 || n > BC_QMP_MAX_MONITORS)
+        return bc_qmp_connect(q, addresses[0], err);
+    /* Queue at each monitor at once; QEMU greets on the first that is
+     * free, and the others are given up. */
+    bc_error_init(&first);
+    for (i = 0; i < n; i++) {
+        bc_error e;
+
+        bc_error_init(&e);
+        fds[i] = -1;
+        if (!bc_str_has_prefix(addresses[i], "unix:"))
+            continue;
+        if (connect_unix(q, addresses[i] + 5, &e) == 0) {
+            fds[i] = q->fd;
+            q->fd = -1;
+            nopen++;
+        } else if (!bc_error_isset(&first)) {
+            first = e;
+        }
+    }
+    while (nopen && pick == n) {
+        int ms = bc_ms_until(deadline), rc;
+
+        for (i = 0; i < n; i++) {
+            pfd[i].fd = fds[i];
+            pfd[i].events = POLLIN;
+            pfd[i].revents = 0;
+        }
+        rc = poll(pfd, n, ms > 0 ? ms : 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            break;
+        for (i = 0; i < n && pick == n; i++)
+            if (pfd[i].revents)
+                pick = i;
+    }
+    for (i = 0; i < n; i++)
+        if (fds[i] >= 0 && i != pick)
+            close(fds[i]);
+    if (pick == n) {
+        /* No greeting anywhere: what the first monitor says. */
+        for (i = 0; i < n && fds[i] < 0; i++)
+            ;
+        if (i == n) {
+            if (!bc_error_isset(&first))
+                return bc_qmp_connect(q, addresses[0], err);
+            if (err)
+                *err = first;
+            return -1;
+        }
+        return bc_set_error(err, BC_ERR_BUSY, "'%s' accepted the connection "
+                            "but QEMU sent no greeting within %d ms: the "
+                            "monitor is held by another client",
+                            addresses[i], q->greeting_ms);
+    }
+    free(q->address);
+    if (!(q->address = strdup(addresses[pick]))) {
+        close(fds[pick]);
+        return bc_set_error_oom(err);
+    }
+    q->fd = fds[pick];
+    return handshake(q, err);
+}
+
+const char *bc_qmp_address(const bc_qmp *q)
+{
+    return q->address;
+}
+
 void bc_qmp_require_peer(bc_qmp *q, uid_t uid)
 {
     q->check_peer = true;

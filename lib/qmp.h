@@ -50,6 +50,13 @@ void bc_qmp_set_trace(bc_qmp *q, bc_qmp_trace_cb cb, void *opaque);
  */
 int bc_qmp_connect(bc_qmp *q, const char *address, bc_error *err);
 
+/* Connect to whichever of one QEMU's unix monitors 'addresses' greets
+ * first (QEMU serves one client per monitor); none greeting within the
+ * greeting timeout is what bc_qmp_connect() on the first says. */
+#define BC_QMP_MAX_MONITORS 8
+int bc_qmp_connect_any(bc_qmp *q, char *const *addresses, size_t n,
+                       bc_error *err);
+
 /* From now on, refuse a unix socket that a process of another uid than
  * 'uid' listens on (BC_ERR_NO_DOMAIN), before a byte is exchanged. */
 void bc_qmp_require_peer(bc_qmp *q, uid_t uid);
@@ -105,6 +112,9 @@ void bc_qmp_event_free(bc_qmp_event *ev);
 
 /* The id of the last command sent ("bc-7"). */
 const char *bc_qmp_last_id(const bc_qmp *q);
+
+/* The address connected to. */
+const char *bc_qmp_address(const bc_qmp *q);
 
 /*
  * What became of a command that failed with BC_ERR_NO_REPLY: 0 while its

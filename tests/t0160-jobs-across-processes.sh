@@ -28,6 +28,21 @@ images_equal "$T/src.qcow2" "$T/c.qcow2"
 not_in_use "$T/src.qcow2"
 
 expect_exit 0 bc vm1 vda "$T/e.qcow2" --bandwidth 9223372036854775807 --pivot
+
+# A copy that waits holds one monitor of the VM; two admins asking at
+# once reach it through the other (QEMU serves one client per socket).
+copy_running vm1 vm1 vda "$T/f.qcow2" --bandwidth 64K --wait
+"$BLOCKCOPY" job vm1 vda --info >"$T/i1" 2>&1 &
+p1=$!
+"$BLOCKCOPY" job vm1 vda --info >"$T/i2" 2>&1 &
+p2=$!
+wait $p1 || { cat "$T/i1" >&2; fail "the first job --info beside a waiting copy"; }
+wait $p2 || { cat "$T/i2" >&2; fail "the second job --info beside a waiting copy"; }
+expect_grep "^Block Copy: \[" "$T/i1"
+expect_grep "^Block Copy: \[" "$T/i2"
+kill -INT $pid
+wait $pid
+expect_eq "$(cat "$T/out")" "Copy aborted" "the waiting copy, interrupted"
 unchanged vm1 bc vm1 vda "$T/f.qcow2" --bandwidth 9223372036854775808
 expect_grep "bandwidth must be less than 9223372036854775808" "$T/err"
 unchanged vm1 bc job vm1 vda --info --bandwidth 1

@@ -54,7 +54,7 @@ expect_eq "$(jq -r --arg n "$tag-hmp" '.[] | select(.name == $n) | .note' "$T/ou
 expect_eq "$(jq -r --arg n "$tag-none" '.[] | select(.name == $n) | .note' "$T/out")" \
     "no monitor: cannot be driven" "VM without a monitor"
 expect_exit 0 bc list
-expect_grep "^$tag-a *$p1 *$(id -un) *unix:$T/p/a.sock$" "$T/out"
+expect_grep "^$tag-a *$p1 *$(id -un) *free *unix:$T/p/a.sock$" "$T/out"
 
 expect_exit 2 bc disks "$tag-hmp"
 expect_grep "VM '$tag-hmp' (pid $p5) has no QMP monitor (only a human monitor)" "$T/err"

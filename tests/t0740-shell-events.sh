@@ -21,6 +21,18 @@ exec "$QMPC" "$T/mon2.qmp" "\$1" \${2:+"\$(echo "\$2" | sed "s/JOB/\$job/")"} >/
 EOF
 chmod +x "$T/mon2"
 
+# held-again: wait until a client holds the VM's first monitor again.
+cat >"$T/held-again" <<EOF
+#!/bin/sh
+for i in \$(seq 100); do
+    "$BLOCKCOPY" --json list | jq -e --arg s "unix:$T/run/$VM.qmp" \
+        '.[] | select(.socket == \$s and .state == "busy")' >/dev/null && exit 0
+    sleep 0.1
+done
+exit 1
+EOF
+chmod +x "$T/held-again"
+
 cat >"$T/session" <<EOF
 expect blockcopy> 
 send connect $VM\r
@@ -45,6 +57,16 @@ expect blockcopy ($VM)>
 run $T/mon2 block-job-cancel '{"device": "JOB"}'
 expect [$VM] vda: Block Copy cancelled
 expect blockcopy ($VM)> 
+# Another client waits for the monitor the idle shell holds: the shell
+# lets it go, and takes it back once it is free.
+run $BLOCKCOPY disks $T/run/$VM.qmp >$T/other.out
+expect (the monitor of $VM is left to another client that waits for it; events resume once it is free)
+expect blockcopy ($VM)> 
+run $T/held-again
+# Connecting again to the VM the shell holds.
+send connect $VM\r
+expect blockcopy ($VM)> 
+absent held by
 # QEMU goes away: the shell says so and forgets the VM.
 send disks
 expect disks

@@ -18,6 +18,9 @@ expect_err "error: '$T/run/file.qmp' is not a socket"
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/run/stale.qmp"
 expect_exit 1 bc_limited 30 disks "$T/run/stale.qmp"
 expect_err "error: connection to '$T/run/stale.qmp' refused: no QEMU is listening there (a stale socket?)"
+expect_exit 0 bc_limited 30 --json list
+expect_eq "$(jq -r --arg s "unix:$T/run/stale.qmp" '.[] | select(.socket == $s) | .state' "$T/out")" \
+    stale "list: a stale socket"
 
 # Held by another client: QEMU serves one QMP client per socket, and a
 # second one is accepted by the kernel but never greeted.
@@ -34,8 +37,20 @@ BG_PIDS+=($holder)
 for i in $(seq 1 100); do [ -e "$T/held" ] && break; sleep 0.05; done
 [ -e "$T/held" ] || fail "the first client did not connect"
 BLOCKCOPY_GREETING_TIMEOUT_MS=500 expect_exit 1 bc_limited 30 "$s" drive0 "$T/dst.qcow2" --wait --pivot
-expect_err "error: 'unix:$s' accepted the connection but QEMU sent no greeting within 500 ms: the monitor is held by another client (libvirtd keeps its own connection open)"
+# The kernel tells who holds it (sock_diag names the peer).
+expect_err "error: monitor 'unix:$s' is held by pid $holder (python3): QEMU serves one client per monitor socket; a second one for the VM (-qmp unix:PATH,server=on,wait=off) lets blockcopy use whichever is free"
 [ ! -e "$T/dst.qcow2" ] || fail "a copy with a busy monitor created $T/dst.qcow2"
+# The socket given is the one used; a name leads to the VM's free one
+# (every test VM has a second monitor, $T/vm1.test.qmp).
+expect_exit 0 bc_limited 30 disks vm1
+expect_grep "drive0" "$T/out"
+expect_exit 0 bc_limited 30 --json list
+expect_eq "$(jq -r --arg t "unix:$T/" '.[] | select(.name == "vm1" and
+    (.socket | startswith($t))) | "\(.socket) \(.state)"' "$T/out" | sort)" \
+"unix:$s busy
+unix:$T/vm1.test.qmp free" "list: every monitor of vm1 and its state"
+expect_exit 0 bc_limited 30 list
+expect_grep "^vm1  *[0-9]*  *root  *busy  *unix:$s$" "$T/out"
 kill "$holder"; wait "$holder" 2>/dev/null
 # Once the other client is gone, the monitor is the tool's.
 for i in $(seq 1 50); do

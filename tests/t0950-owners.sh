@@ -193,9 +193,9 @@ expect_exit 0 bc --any-owner --json list
 expect_eq "$(entry "$tag-x" "unix:$x")" \
     "{\"pid\":$xpid,\"owner\":\"$other\",\"uid\":65534,\"note\":null}" "list --any-owner: another user's process"
 expect_exit 0 bc list
-expect_grep "^Name  *PID  *Owner  *Socket$" "$T/out"
-expect_grep "^$tag-x  *$xpid  *$other  *unix:$x (owned by $other: use --any-owner)$" "$T/out"
-expect_grep "^$tag-own  *$ownpid  *$me  *unix:$own$" "$T/out"
+expect_grep "^Name  *PID  *Owner  *State  *Socket$" "$T/out"
+expect_grep "^$tag-x  *$xpid  *$other  *[a-z-]*  *unix:$x (owned by $other: use --any-owner)$" "$T/out"
+expect_grep "^$tag-own  *$ownpid  *$me  *free  *unix:$own$" "$T/out"
 
 # Completion offers the names that lead to a VM: the caller's, or with
 # --any-owner every one that can be driven.
