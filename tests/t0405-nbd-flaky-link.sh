@@ -67,6 +67,7 @@ ip netns exec "$NET_S" /usr/bin/python3 "$TESTS_DIR/helpers/delay-relay" \
     "$SRV" 10810 "$SRV" 10809 25 >"$T/relay.out" 2>"$T/relay.log" &
 BG_PIDS+=($!)
 for _ in $(seq 100); do grep -q listening "$T/relay.out" && break; sleep 0.05; done
+grep -q listening "$T/relay.out" || { cat "$T/relay.log" >&2; fail "the relay did not start"; }
 xml "$T/slow.xml" 10810
 expect_exit 0 bc vm1 vda --xml "$T/slow.xml" --reuse-external --wait --pivot
 expect_eq "$(cat "$T/out")" "Successfully pivoted" "stdout"
