@@ -18,6 +18,11 @@ export_raw() {
         "driver=raw,file=file0,node-name=fmt0" || fail "cannot export $1 on port $2"
 }
 
+# nbd_disk VM: the NBD address the VM's disk runs on.
+nbd_disk() {
+    qmp "$1" query-block | jq -r '.[0].inserted.image."backing-filename" // .[0].inserted.file'
+}
+
 # xml FILE PORT [RECONNECT-ELEMENT]
 xml() {
     cat >"$1" <<XML
@@ -72,6 +77,7 @@ xml "$T/slow.xml" 10810
 expect_exit 0 bc vm1 vda --xml "$T/slow.xml" --reuse-external --wait --pivot
 expect_eq "$(cat "$T/out")" "Successfully pivoted" "stdout"
 images_equal "$T/src1.qcow2" "$T/slow.raw"
+expect_eq "$(nbd_disk vm1)" "nbd://$SRV:10810/exp" "disk after pivot"
 not_in_use "$T/src1.qcow2"
 
 # (b) The server killed and started again 2 s later, mid-copy (a link cut
@@ -98,6 +104,7 @@ rc=$?
 [ $rc -eq 0 ] || { cat "$T/err" >&2; fail "the copy with reconnect exited $rc"; }
 expect_eq "$(cat "$T/out")" "Successfully pivoted" "stdout with reconnect"
 images_equal "$T/src2.qcow2" "$T/back.raw"
+expect_eq "$(nbd_disk vm2)" "nbd://$SRV:10811/exp" "disk after pivot"
 
 # Without it, the copy fails with QEMU's reason; the VM stays on its
 # source, and nothing of the tool's is left.
