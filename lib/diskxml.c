@@ -288,6 +288,77 @@ static int parse_tls(xmlNodePtr source, const struct protocol *proto,
     return ret;
 }
 
+/*
+ * <reconnect delay='N'/> in an NBD <source>, as libvirt reads it: QEMU's
+ * reconnect-delay, the seconds the client keeps requests waiting while it
+ * connects again to a server that went away, instead of failing them at
+ * once.  enabled='yes' timeout='N', the form of libvirt's character
+ * devices, means the same here: a request to reconnect that is dropped
+ * silently would fail a copy that could have survived.
+ */
+static int parse_reconnect(xmlNodePtr source, bc_dest *dest, bc_error *err)
+{
+    xmlNodePtr n = child(source, "reconnect");
+    char *delay, *enabled, *timeout, *num, *end;
+    unsigned long v = 0;
+    int ret = -1;
+
+    if (!n)
+        return 0;
+    delay = attr(n, "delay");
+    enabled = attr(n, "enabled");
+    timeout = attr(n, "timeout");
+    num = delay ? delay : timeout;
+    if (strcmp(dest->protocol, "nbd") != 0) {
+        xml_error(err, n, "protocol '%s' cannot reconnect (<reconnect> is "
+                  "for nbd)", dest->protocol);
+        goto out;
+    }
+    if (delay && (enabled || timeout)) {
+        xml_error(err, n, "<reconnect> takes either delay or enabled and "
+                  "timeout, not both");
+        goto out;
+    }
+    if (!delay && !enabled) {
+        xml_error(err, n, "<reconnect> has no delay attribute");
+        goto out;
+    }
+    if (enabled && strcmp(enabled, "yes") != 0 && strcmp(enabled, "no") != 0) {
+        xml_error(err, n, "reconnect enabled must be 'yes' or 'no', not '%s'",
+                  enabled);
+        goto out;
+    }
+    if (enabled && strcmp(enabled, "no") == 0 && timeout) {
+        xml_error(err, n, "reconnect timeout '%s' is given, but reconnecting "
+                  "is off (enabled='no')", timeout);
+        goto out;
+    }
+    if (enabled && strcmp(enabled, "yes") == 0 && !timeout) {
+        xml_error(err, n, "<reconnect enabled='yes'> has no timeout "
+                  "attribute");
+        goto out;
+    }
+    if (num) {
+        errno = 0;
+        if (*num >= '0' && *num <= '9')
+            v = strtoul(num, &end, 10);
+        if (!(*num >= '0' && *num <= '9') || *end || errno ||
+            v > 4294967295UL) {
+            xml_error(err, n, "reconnect %s '%s' is not a number of seconds "
+                      "(0-4294967295)", delay ? "delay" : "timeout", num);
+            goto out;
+        }
+    }
+    dest->reconnect_delay = v;
+    ret = 0;
+
+ out:
+    free(delay);
+    free(enabled);
+    free(timeout);
+    return ret;
+}
+
 static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
 {
     const struct protocol *proto;
@@ -315,6 +386,8 @@ static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
     if (parse_tls(source, proto, dest, err) < 0)
         return -1;
     if (parse_hosts(source, dest, err) < 0)
+        return -1;
+    if (parse_reconnect(source, dest, err) < 0)
         return -1;
     if (dest->nhosts == 0 && strcmp(dest->protocol, "rbd") != 0)
         return xml_error(err, source, "network <source> with protocol '%s' "
@@ -546,6 +619,13 @@ char *bc_dest_format(const bc_dest *dest, bc_error *err)
             n = new_child(src, "auth");
             set_prop(n, "username", dest->auth_username);
         }
+        if (dest->reconnect_delay) {
+            char delay[16];
+
+            snprintf(delay, sizeof(delay), "%u", dest->reconnect_delay);
+            n = new_child(src, "reconnect");
+            set_prop(n, "delay", delay);
+        }
         break;
     }
     if (dest->has_backing) {
@@ -690,6 +770,8 @@ static int network_options(const bc_dest *dest, const char *secret_id,
             if (dest->tls_hostname)
                 bc_json_add_str(o, "tls-hostname", dest->tls_hostname);
         }
+        if (dest->reconnect_delay)
+            bc_json_add_int(o, "reconnect-delay", dest->reconnect_delay);
     } else if (strcmp(proto, "rbd") == 0) {
         json_object *servers = json_object_new_array();
 

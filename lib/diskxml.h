@@ -44,6 +44,9 @@ typedef struct bc_dest {
     char *tls_hostname;         /* network: <source tlsHostname=>, the
                                    name the server's certificate must
                                    carry, if not the host's */
+    unsigned int reconnect_delay;   /* network: <reconnect delay=>, the
+                                   seconds an NBD client waits for its
+                                   server to come back; 0: off */
     bool has_backing;           /* <backingStore> with a source */
     char *backing_path;
     char *backing_format;

@@ -93,14 +93,17 @@ img_create() {
     fi
 }
 
-# vm_start NAME QEMU-ARGS...: start a stopped (-S) TCG VM named NAME whose
-# QMP socket is $T/run/NAME.qmp; wait until it accepts connections.
+# vm_start [--netns NS] NAME QEMU-ARGS...: start a stopped (-S) TCG VM
+# named NAME whose QMP socket is $T/run/NAME.qmp, in network namespace NS
+# if given (netlink_up); wait until it accepts connections.
 vm_start() {
+    local ns=()
+    [ "$1" = --netns ] && { ns=(ip netns exec "$2"); shift 2; }
     local name=$1; shift
     local sock=$T/run/$name.qmp
     # QEMU serves one client per QMP socket, and the tool holds its socket
     # while it waits: the tests query through a second one.
-    "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S \
+    "${ns[@]}" "$QEMU" -machine q35,accel=tcg -nodefaults -display none -S \
         ${QEMU_COMPAT:+-compat "$QEMU_COMPAT"} \
         -name "$name" -qmp "unix:$sock,server=on,wait=off" \
         -qmp "unix:$T/$name.test.qmp,server=on,wait=off" \
@@ -280,13 +283,15 @@ bc_limited() {
     timeout -k 5 "$secs" "$BLOCKCOPY" "$@"
 }
 
-# nbd_serve [--object OBJECT] NAME ADDR BLOCKDEV-OPTION...: export the
-# node 'fmt0' that the --blockdev options define as 'exp', writable, with
-# qemu-storage-daemon listening on ADDR (its --nbd-server syntax, which
-# may name an OBJECT's tls-creds); wait until it listens.  Returns 1 if it
-# exited instead (a TCP port in use).
+# nbd_serve [--netns NS] [--object OBJECT] NAME ADDR BLOCKDEV-OPTION...:
+# export the node 'fmt0' that the --blockdev options define as 'exp',
+# writable, with qemu-storage-daemon listening on ADDR (its --nbd-server
+# syntax, which may name an OBJECT's tls-creds), in network namespace NS
+# if given; wait until it listens.  Returns 1 if it exited instead (a TCP
+# port in use).
 nbd_serve() {
-    local args=() i
+    local args=() ns=() i
+    [ "$1" = --netns ] && { ns=(ip netns exec "$2"); shift 2; }
     if [ "$1" = --object ]; then
         args+=(--object "$2")
         shift 2
@@ -296,7 +301,7 @@ nbd_serve() {
     command -v "$QEMU_STORAGE_DAEMON" >/dev/null ||
         fail "$QEMU_STORAGE_DAEMON not found (Debian: apt-get install qemu-system-common)"
     for i in "$@"; do args+=(--blockdev "$i"); done
-    "$QEMU_STORAGE_DAEMON" "${args[@]}" --nbd-server "$addr" \
+    "${ns[@]}" "$QEMU_STORAGE_DAEMON" "${args[@]}" --nbd-server "$addr" \
         --export "type=nbd,id=e0,node-name=fmt0,name=exp,writable=on" \
         >"$T/$name.log" 2>&1 &
     local pid=$!
@@ -307,7 +312,8 @@ nbd_serve() {
         kill -0 $pid 2>/dev/null || return 1
         case $addr in
         *addr.type=unix*) [ -S "${path%%,*}" ] && return 0 ;;
-        *) (exec 3<>"/dev/tcp/${host%%,*}/${port%%,*}") 2>/dev/null && return 0 ;;
+        *) "${ns[@]}" bash -c 'exec 3<>"/dev/tcp/$1/$2"' - "${host%%,*}" "${port%%,*}" \
+               2>/dev/null && return 0 ;;
         esac
         sleep 0.05
     done
@@ -419,4 +425,18 @@ tool_leftovers() {
             done
         fi
     } | grep -v -x -F "$(printf 'node %s\n' "$@" | sed 's/^node $/-/')" || true
+}
+
+# netlink_up [--rate RATE] [--loss PERCENT]: two hosts on this machine
+# (tests/helpers/netlink): sets $NET_C and $NET_S, the network namespaces
+# of the client (10.201.0.1) and of the server (10.201.0.2), removed when
+# the test ends.  Skips the test if the machine cannot make them.
+netlink_up() {
+    local name=bcnet-$$-$RANDOM rc
+    AT_EXIT+=("'$TESTS_DIR/helpers/netlink' down $name")
+    "$TESTS_DIR/helpers/netlink" up "$name" "$@" 2>"$T/netlink.err"
+    rc=$?
+    [ $rc -eq 77 ] && skip "$(sed 's/^netlink: //' "$T/netlink.err" | head -n 1)"
+    [ $rc -eq 0 ] || { cat "$T/netlink.err" >&2; fail "netlink up $*"; }
+    NET_C=$name-c NET_S=$name-s
 }

@@ -359,6 +359,92 @@ START_TEST(test_canonical_form)
 }
 END_TEST
 
+/* libvirt's <reconnect delay='N'/> on an NBD source is QEMU's
+ * reconnect-delay; enabled='yes' timeout='N' says the same. */
+START_TEST(test_reconnect)
+{
+    bc_dest d;
+    bc_error err;
+    char *out;
+
+    maps_to("<disk type='network'><source protocol='nbd' name='e'>"
+            "<host name='h'/><reconnect delay='10'/></source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"nbd\",\"server\":{\"type\":"
+            "\"inet\",\"host\":\"h\",\"port\":\"10809\"},\"export\":\"e\","
+            "\"reconnect-delay\":10}");
+    maps_to("<disk type='network'><source protocol='nbd' name='e'>"
+            "<host name='h'/><reconnect enabled='yes' timeout='4294967295'/>"
+            "</source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"nbd\",\"server\":{\"type\":"
+            "\"inet\",\"host\":\"h\",\"port\":\"10809\"},\"export\":\"e\","
+            "\"reconnect-delay\":4294967295}");
+    /* Off, said aloud either way: QEMU's default, nothing sent. */
+    maps_to("<disk type='network'><source protocol='nbd' name='e'>"
+            "<host name='h'/><reconnect enabled='no'/></source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"nbd\",\"server\":{\"type\":"
+            "\"inet\",\"host\":\"h\",\"port\":\"10809\"},\"export\":\"e\"}");
+    maps_to("<disk type='network'><source protocol='nbd' name='e'>"
+            "<host name='h'/><reconnect delay='0'/></source></disk>",
+            "{\"node-name\":\"n\",\"driver\":\"nbd\",\"server\":{\"type\":"
+            "\"inet\",\"host\":\"h\",\"port\":\"10809\"},\"export\":\"e\"}");
+
+    bc_error_init(&err);
+    d = parse_ok("<disk type='network'><source protocol='nbd' name='e'>"
+                 "<host name='h'/><reconnect enabled='yes' timeout='7'/>"
+                 "</source></disk>");
+    out = bc_dest_format(&d, &err);
+    ck_assert_str_eq(out, "<disk type=\"network\">\n"
+                          "  <source protocol=\"nbd\" name=\"e\">\n"
+                          "    <host name=\"h\"/>\n"
+                          "    <reconnect delay=\"7\"/>\n"
+                          "  </source>\n"
+                          "</disk>");
+    free(out);
+    bc_dest_clear(&d);
+
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect delay='ten'/></source></disk>",
+              "reconnect delay 'ten' is not a number of seconds "
+              "(0-4294967295)");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect enabled='yes' timeout='-1'/>"
+              "</source></disk>",
+              "reconnect timeout '-1' is not a number of seconds");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect delay='4294967296'/></source></disk>",
+              "reconnect delay '4294967296' is not a number");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect delay=''/></source></disk>",
+              "reconnect delay '' is not a number");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect delay=' 5'/></source></disk>",
+              "reconnect delay ' 5' is not a number");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect enabled='no' timeout='5'/>"
+              "</source></disk>",
+              "reconnect timeout '5' is given, but reconnecting is off "
+              "(enabled='no')");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect enabled='yes'/></source></disk>",
+              "<reconnect enabled='yes'> has no timeout attribute");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect enabled='on' timeout='5'/>"
+              "</source></disk>",
+              "reconnect enabled must be 'yes' or 'no', not 'on'");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect/></source></disk>",
+              "<reconnect> has no delay attribute");
+    parse_bad("<disk type='network'><source protocol='nbd' name='e'>"
+              "<host name='h'/><reconnect delay='5' enabled='yes' "
+              "timeout='5'/></source></disk>",
+              "<reconnect> takes either delay or enabled and timeout");
+    parse_bad("<disk type='network'><source protocol='iscsi' "
+              "name='iqn.2024-01.org.example:t1/0'><host name='h'/>"
+              "<reconnect delay='5'/></source></disk>",
+              "protocol 'iscsi' cannot reconnect (<reconnect> is for nbd)");
+}
+END_TEST
+
 Suite *diskxml_suite(void)
 {
     Suite *s = suite_create("diskxml");
@@ -367,6 +453,7 @@ Suite *diskxml_suite(void)
     tcase_add_test(tc, test_file_and_block);
     tcase_add_test(tc, test_network_forms);
     tcase_add_test(tc, test_tls);
+    tcase_add_test(tc, test_reconnect);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_xxe_does_not_read_files);
     tcase_add_test(tc, test_entity_bomb_refused_fast);
