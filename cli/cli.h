@@ -70,6 +70,7 @@ struct cli_args {
     const char *value[CLI_MAX_OPTS];
     bool set[CLI_MAX_OPTS];
     bool domain_from_context;
+    bool help;                  /* --help: show the command's help */
 };
 
 struct cli_ctx {
@@ -78,6 +79,7 @@ struct cli_ctx {
     const char *socket;
     bool json;
     bool quiet;
+    bool implicit_copy;         /* running 'copy' without its name */
     bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS,
                                    $BLOCKCOPY_COMMAND_TIMEOUT_MS and
                                    --any-owner (BC_DOMAIN_ANY_OWNER) */
@@ -93,8 +95,10 @@ struct cli_ctx {
     int last_signal;
 };
 
-/* The command table. */
+/* The command table, and the global options, which go before the
+ * command and after it too.  A one-letter name is a short form (-s). */
 extern const cli_cmd cli_commands[];
+extern const cli_opt cli_global_opts[];
 const cli_cmd *cli_find_command(const char *name);
 
 /* commands.c: run one command line after the global options ("COMMAND
@@ -109,6 +113,20 @@ int cli_run_words(cli_ctx *ctx, int argc, char *const argv[]);
  */
 int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
                    char *const argv[], cli_args *args);
+/*
+ * The global option that 'word' names (its canonical entry, not a short
+ * alias), with the value after '=' in *value; NULL if it is none.
+ */
+const cli_opt *cli_global_find(const char *word, const char **value);
+/*
+ * If argv[i] is a global option, apply it to 'ctx' (--help and --version
+ * only set *found) and return how many words it took; 0 if it is not one,
+ * -1 (printed) if its value is missing.
+ */
+int cli_global_option(cli_ctx *ctx, int argc, char *const argv[], int i,
+                      const cli_opt **found);
+/* Whether 'typed' is a slip of the keyboard away from 'name'. */
+bool cli_near(const char *typed, const char *name);
 /* Split a shell line into words with sh-like quoting.  Returns the number
  * of words (argv is NULL-terminated, free with cli_free_words()), or -1
  * with *errmsg set on unbalanced quotes. */

@@ -17,11 +17,6 @@ static const char *const formats[] = {
     "qcow2", "qed", "raw", "vdi", "vhdx", "vmdk", "vpc", NULL
 };
 
-static const char *const global_opts[] = {
-    "--any-owner", "--help", "--json", "--quiet", "--socket", "--version",
-    NULL
-};
-
 /* Completing the disk of a VM that is not connected must not hang the
  * prompt for long when its monitor is busy. */
 #define COMPLETE_GREETING_MS 1000
@@ -308,6 +303,18 @@ static int add_values(cli_ctx *ctx, cli_completion *c, const cli_opt *o,
     return 0;
 }
 
+/* The global options; before a command also --help and --version. */
+static int add_globals(cli_ctx *ctx, cli_completion *c, bool first)
+{
+    const cli_opt *o;
+
+    for (o = cli_global_opts; o->name && (first || !ctx->shell); o++)
+        if (!o->alias_of && (first || strcmp(o->name, "version")) &&
+            add(c, "--", o->name) < 0)
+            return -1;
+    return 0;
+}
+
 /* The command's options not given yet, and, on the command line, the
  * global ones, which may follow the command too. */
 static int add_options(cli_ctx *ctx, cli_completion *c, const cli_cmd *cmd,
@@ -319,12 +326,7 @@ static int add_options(cli_ctx *ctx, cli_completion *c, const cli_cmd *cmd,
         if (!set[i] && !cmd->opts[i].alias_of &&
             add(c, "--", cmd->opts[i].name) < 0)
             return -1;
-    for (i = 0; global_opts[i] && !ctx->shell; i++)
-        if (strcmp(global_opts[i], "--help") &&
-            strcmp(global_opts[i], "--version") &&
-            add(c, "", global_opts[i]) < 0)
-            return -1;
-    return 0;
+    return add_globals(ctx, c, false);
 }
 
 static int opt_index(const cli_cmd *cmd, const char *name, size_t len)
@@ -346,15 +348,16 @@ static int opt_index(const cli_cmd *cmd, const char *name, size_t len)
  * 0: not global. */
 static int global_opt(const char *w)
 {
-    if (!strcmp(w, "--json") || !strcmp(w, "-q") || !strcmp(w, "--quiet"))
-        return 1;
-    if (!strcmp(w, "--any-owner"))
+    const char *value;
+    const cli_opt *o = cli_global_find(w, &value);
+
+    if (!o)
+        return 0;
+    if (!strcmp(o->name, "any-owner"))
         return 4;
-    if (!strcmp(w, "-s") || !strcmp(w, "--socket"))
-        return 2;
-    if (!strncmp(w, "--socket=", 9))
-        return 3;
-    return 0;
+    if (o->type == CLI_OPT_BOOL)
+        return 1;
+    return value ? 3 : 2;
 }
 
 /* The words before the partial one are w[0..nw). */
@@ -380,7 +383,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
         else if (g == 2)
             pending = -2;
         else if (g == 3)
-            socket = w[i] + 9;
+            socket = strchr(w[i], '=') + 1;
         else if (g == 4)
             ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
     }
@@ -390,9 +393,8 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
         if (partial[0] == '-') {
             const cli_cmd *copy = cli_find_command("copy");
 
-            for (k = 0; global_opts[k]; k++)
-                if (add(c, "", global_opts[k]) < 0)
-                    return -1;
+            if (add_globals(ctx, c, true) < 0)
+                return -1;
             /* The default command's options may come first. */
             return ctx->shell ? 0 : add_options(ctx, c, copy, set);
         }
@@ -436,7 +438,7 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
             if (g == 2)
                 pending = -2;
             else if (g == 3)
-                socket = a + 9;
+                socket = strchr(a, '=') + 1;
             else if (g == 4)
                 ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
             continue;

@@ -103,28 +103,29 @@ static int run_line(cli_ctx *ctx, const char *line)
     unsigned int flags = ctx->conn_opts.flags;
     const char *socket = ctx->socket, *err;
     char **argv = NULL;
-    int argc, i, status;
+    int argc, i, used = 0, status = CLI_OK;
 
     if ((argc = cli_split_words(line, &argv, &err)) < 0) {
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    for (i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            ctx->json = true;
-        else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
-            ctx->quiet = true;
-        else if (!strcmp(argv[i], "--any-owner"))
-            ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
-        else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) &&
-                 i + 1 < argc)
-            ctx->socket = argv[++i];
-        else if (!strncmp(argv[i], "--socket=", 9))
-            ctx->socket = argv[i] + 9;
-        else
+    for (i = 0; i < argc && used >= 0; i += used) {
+        const cli_opt *o;
+
+        if ((used = cli_global_option(ctx, argc, argv, i, &o)) <= 0)
             break;
+        /* --help and --version are the commands of those names. */
+        if (!strcmp(o->name, "help") || !strcmp(o->name, "version")) {
+            cli_args none = { .cmd = cli_find_command(o->name) };
+
+            used = -2;
+            status = none.cmd->run(ctx, &none);
+        }
     }
-    status = cli_run_words(ctx, argc - i, argv + i);
+    if (used == -1)
+        status = CLI_USAGE;
+    else if (used != -2)
+        status = cli_run_words(ctx, argc - i, argv + i);
     fflush(stdout);
     fflush(stderr);
     ctx->json = json;
