@@ -144,6 +144,13 @@ bool cli_has(const cli_args *args, const char *name);
 /* Parse a SIZE option; 0 when absent, 1 when set, -1 (printed) when bad. */
 int cli_arg_size(const cli_args *args, const char *name,
                  unsigned long long max, unsigned long long *value);
+/*
+ * --bandwidth as cli_arg_size() does, refusing what a virsh user may have
+ * meant otherwise: a bare number under 1 MiB/s without --bytes (virsh
+ * reads MiB/s there), and "10Mb" (bits or bytes).
+ */
+int cli_arg_bandwidth(const cli_args *args, unsigned long long max,
+                      unsigned long long *bw);
 /* Parse an INT option (whole number > 0); as cli_arg_size(). */
 int cli_arg_int(const cli_args *args, const char *name, int *value);
 /* cli_report() for an error about 'disk' of the VM on 'conn': an
@@ -186,6 +193,9 @@ void cli_warning_cb(const char *msg, void *opaque);
 /* A job's progress in percent, as virsh shows it: 100 only once nothing
  * remains. */
 int cli_percent(unsigned long long cur, unsigned long long end);
+/* Divide *v by 1024 until it is under 1024 (or in EiB); returns the
+ * unit: "B", "KiB", "MiB", ... */
+const char *cli_scale(double *v);
 /* "1.5 GiB", "16 MiB", "512 B" in 'buf'; returns 'buf'. */
 const char *cli_human_size(double bytes, char *buf, size_t len);
 /*

@@ -123,19 +123,12 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
         o->flags |= BC_BLOCK_COPY_TARGET_ZEROED;
 
     bc_error_init(&err);
-    if ((rc = cli_arg_size(args, "bandwidth", ULLONG_MAX, &v)) < 0)
+    if ((rc = cli_arg_bandwidth(args, ULLONG_MAX, &v)) < 0)
         return -1;
-    if (rc == 1) {
-        const char *s = cli_arg(args, "bandwidth");
-
-        if (v > 0 && v < 1024 * 1024 && s[strspn(s, "0123456789")] == '\0' &&
-            !ctx->quiet)
-            cli_warn("--bandwidth %s is %llu bytes/s; for %s MiB/s as virsh "
-                     "reads a plain number, write %sM", s, v, s, s);
-        if (bc_typed_params_add_ullong(&o->params, &o->nparams, &o->maxparams,
-                                       BC_BLOCK_COPY_BANDWIDTH, v, &err) < 0)
-            goto error;
-    }
+    if (rc == 1 &&
+        bc_typed_params_add_ullong(&o->params, &o->nparams, &o->maxparams,
+                                   BC_BLOCK_COPY_BANDWIDTH, v, &err) < 0)
+        goto error;
     if ((rc = cli_arg_size(args, "granularity", UINT_MAX, &v)) < 0)
         return -1;
     if (rc == 1 && bc_typed_params_add_uint(&o->params, &o->nparams,

@@ -242,20 +242,27 @@ int cli_percent(unsigned long long cur, unsigned long long end)
     return p >= 100 ? 99 : p < 0 ? 0 : p;
 }
 
-const char *cli_human_size(double v, char *buf, size_t len)
+const char *cli_scale(double *v)
 {
     static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
                                          "PiB", "EiB" };
     size_t u = 0;
 
-    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024;
+    while (*v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        *v /= 1024;
         u++;
     }
-    if (u == 0 || v == (double)(unsigned long long)v)
-        snprintf(buf, len, "%.0f %s", v, units[u]);
+    return units[u];
+}
+
+const char *cli_human_size(double v, char *buf, size_t len)
+{
+    const char *unit = cli_scale(&v);
+
+    if (unit[0] == 'B' || v == (double)(unsigned long long)v)
+        snprintf(buf, len, "%.0f %s", v, unit);
     else
-        snprintf(buf, len, "%.1f %s", v, units[u]);
+        snprintf(buf, len, "%.1f %s", v, unit);
     return buf;
 }
 

@@ -2,6 +2,7 @@
  * One parser for both the command line and shell lines: words are matched
  * against the command's option table, as virsh does.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -374,6 +375,35 @@ int cli_arg_size(const cli_args *args, const char *name,
     bc_error_init(&err);
     if (bc_parse_size(s, 1, max, value, &err) < 0) {
         cli_error("invalid --%s: %s", name, err.message);
+        return -1;
+    }
+    return 1;
+}
+
+int cli_arg_bandwidth(const cli_args *args, unsigned long long max,
+                      unsigned long long *bw)
+{
+    const char *s = cli_arg(args, "bandwidth"), *unit;
+    int rc = cli_arg_size(args, "bandwidth", max, bw);
+
+    if (rc != 1)
+        return rc;
+    unit = s + strspn(s, "0123456789");
+    /* To whoever sets network limits, "Mb" is megabits; libvirt reads it
+     * as megabytes.  Neither guess is safe. */
+    if (unit[0] && unit[1] == 'b' && !unit[2]) {
+        int n = (int)(unit - s);
+        char u = (char)toupper((unsigned char)unit[0]);
+
+        cli_error("--bandwidth %s is ambiguous (bits or bytes?): write "
+                  "%.*s%cB (bytes, powers of 1000) or %.*s%c (powers of "
+                  "1024)", s, n, s, u, n, s, u);
+        return -1;
+    }
+    /* virsh reads a bare number as MiB/s: a small one is probably that. */
+    if (!*unit && *bw > 0 && *bw < 1024 * 1024 && !cli_flag(args, "bytes")) {
+        cli_error("--bandwidth %s would be %s B/s; did you mean %sM? "
+                  "(--bytes if bytes are meant)", s, s, s);
         return -1;
     }
     return 1;
