@@ -80,6 +80,8 @@ struct cli_ctx {
     bool json;
     bool quiet;
     bool implicit_copy;         /* running 'copy' without its name */
+    const char *socket_domain;  /* the DOMAIN given with -s, for
+                                   cli_connect() to check */
     bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS,
                                    $BLOCKCOPY_COMMAND_TIMEOUT_MS and
                                    --any-owner (BC_DOMAIN_ANY_OWNER) */

@@ -35,9 +35,12 @@ expect_grep "mutually exclusive" "$T/err"
 unchanged vm1 bc job vm1 vda --abort
 expect_grep "No current block job for vda" "$T/err"
 
-# -s names the monitor: DOMAIN may be left out, or given as a label.
+# -s names the monitor: DOMAIN may be left out, or given if it is that
+# VM; a name that is not the VM's is refused, naming the VM.
 expect_exit 0 bc -s "$(sock vm1)" vda "$T/g.qcow2" --pivot
-expect_exit 0 bc -s "$(sock vm1)" anyname vda "$T/h.qcow2" --pivot
+unchanged vm1 bc -s "$(sock vm1)" anyname vda "$T/h.qcow2" --pivot
+expect_grep "is the monitor of VM 'vm1', not of 'anyname'" "$T/err"
+expect_exit 0 bc -s "$(sock vm1)" vm1 vda "$T/h.qcow2" --pivot
 expect_exit 0 bc --socket "$(sock vm1)" job vda
 expect_eq "$(cat "$T/out")" "No current block job for vda" "job with -s"
 expect_eq "$(disk_file vm1 virtio-disk0)" "$T/h.qcow2" "disk after copies with -s"
