@@ -175,6 +175,8 @@ char *cli_escape_dup(const char *text);
 const char *cli_safe(const char *text);
 void cli_safe_release(void);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* While a script runs, errors and warnings say which line (0: none). */
+void cli_set_script_line(unsigned long line);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a library error: message on stderr, a JSON document on stdout
  * with --json.  Returns the exit status it calls for. */

@@ -17,14 +17,25 @@
 /* What virsh reads with --xml, and what the library accepts. */
 #define XML_MAX (1024 * 1024)
 
-/* Read the --xml file, refusing more than XML_MAX bytes. */
-static char *read_xml(const char *path)
+/* Read the --xml file ("-": standard input), refusing more than XML_MAX
+ * bytes. */
+static char *read_xml(cli_ctx *ctx, const char *path)
 {
+    bool std_in = !strcmp(path, "-");
     char *buf = NULL;
     size_t len = 0;
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
 
+    if (std_in && ctx->shell) {
+        cli_error("--xml - cannot read standard input in the shell: it "
+                  "holds the commands");
+        return NULL;
+    }
+    if (std_in)
+        path = "standard input";
+    fd = std_in ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         cli_error("cannot read '%s': %s", path, strerror(errno));
         return NULL;
@@ -199,7 +210,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
         goto out;
 
     if (cli_has(args, "xml")) {
-        if (!(xml = read_xml(cli_arg(args, "xml"))))
+        if (!(xml = read_xml(ctx, cli_arg(args, "xml"))))
             goto out;
     } else if (!(xml = bc_dest_xml_from_path(cli_arg(args, "dest"), format,
                                              cli_flag(args, "blockdev"),

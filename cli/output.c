@@ -113,8 +113,26 @@ void cli_safe_release(void)
     }
 }
 
+/* The script line being run, 0 for none. */
+static unsigned long script_line;
+
+void cli_set_script_line(unsigned long line)
+{
+    script_line = line;
+}
+
+/* "line 3: " while a script runs, else "". */
+static const char *where(char *buf, size_t len)
+{
+    if (!script_line)
+        return "";
+    snprintf(buf, len, "line %lu: ", script_line);
+    return buf;
+}
+
 void cli_warn(const char *fmt, ...)
 {
+    char at[32];
     char msg[1024];
     va_list ap;
 
@@ -122,7 +140,7 @@ void cli_warn(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     fflush(stdout);
-    fprintf(stderr, "warning: %s\n", cli_safe(msg));
+    fprintf(stderr, "warning: %s%s\n", where(at, sizeof(at)), cli_safe(msg));
 }
 
 void cli_warning_cb(const char *msg, void *opaque)
@@ -185,6 +203,7 @@ static void print_error_json(const char *code, const bc_error *err,
 
 void cli_error(const char *fmt, ...)
 {
+    char at[32];
     va_list ap;
 
     va_start(ap, fmt);
@@ -192,7 +211,8 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
     last_error_in_json = false;
     fflush(stdout);
-    fprintf(stderr, "error: %s\n", cli_safe(last_error));
+    fprintf(stderr, "error: %s%s\n", where(at, sizeof(at)),
+            cli_safe(last_error));
 }
 
 void cli_report_usage(cli_ctx *ctx)

@@ -141,6 +141,7 @@ static int run_line(cli_ctx *ctx, const char *line)
 static int run_script(cli_ctx *ctx, bool stop_on_error)
 {
     char *line = NULL, *ignored;
+    unsigned long lineno = 0;
     size_t cap = 0;
     ssize_t len;
     int status = CLI_OK, rc;
@@ -149,7 +150,9 @@ static int run_script(cli_ctx *ctx, bool stop_on_error)
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
         ctx->last_signal = 0;
+        cli_set_script_line(++lineno);
         rc = run_line(ctx, line);
+        cli_set_script_line(0);
         /* Nobody watches a script's events: keep none queued. */
         cli_shell_events(ctx, false, &ignored);
         /* A signal that aborted a copy stops the script as well. */
