@@ -101,6 +101,8 @@ struct cli_ctx {
  * command and after it too.  A one-letter name is a short form (-s). */
 extern const cli_cmd cli_commands[];
 extern const cli_opt cli_global_opts[];
+/* The image formats --format takes, NULL-terminated. */
+extern const char *const cli_formats[];
 const cli_cmd *cli_find_command(const char *name);
 
 /* commands.c: run one command line after the global options ("COMMAND

@@ -70,6 +70,24 @@ static char *read_xml(cli_ctx *ctx, const char *path)
     return NULL;
 }
 
+/*
+ * The format a new image's name asks for ("vm1.qcow2": qcow2), or NULL:
+ * without --format, a copy named for another format than the source's
+ * would otherwise hold the source's under a misleading name.
+ */
+static const char *format_from_name(const char *dest)
+{
+    const char *dot = strrchr(dest, '.');
+    size_t i;
+
+    if (!dot || strchr(dot, '/'))
+        return NULL;
+    for (i = 0; cli_formats[i]; i++)
+        if (!strcmp(dot + 1, cli_formats[i]))
+            return cli_formats[i];
+    return NULL;
+}
+
 static void print_dry_run(const char *json, void *opaque)
 {
     cli_print_json(json);
@@ -199,6 +217,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     const char *disk = cli_arg(args, "disk");
     const char *format = cli_flag(args, "raw") ? "raw" : cli_arg(args, "format");
     struct copy_opts o;
+    struct stat st;
     char *xml = NULL, *canon = NULL;
     bc_conn *conn = NULL;
     bc_error err;
@@ -208,6 +227,15 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     bc_error_init(&err);
     if (collect(ctx, args, &o) < 0)
         goto out;
+
+    if (cli_has(args, "dest") && !cli_flag(args, "blockdev") &&
+        stat(cli_arg(args, "dest"), &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("destination '%s' is a directory", cli_arg(args, "dest"));
+        goto out;
+    }
+    if (!format && cli_has(args, "dest") && !cli_flag(args, "blockdev") &&
+        !cli_flag(args, "reuse-external"))
+        format = format_from_name(cli_arg(args, "dest"));
 
     if (cli_has(args, "xml")) {
         if (!(xml = read_xml(ctx, cli_arg(args, "xml"))))

@@ -188,6 +188,11 @@ const cli_opt cli_global_opts[] = {
     { NULL, 0, 0, NULL, NULL, 0, NULL }
 };
 
+/* What blockdev-create makes; --format takes QEMU's driver names. */
+const char *const cli_formats[] = {
+    "qcow2", "qed", "raw", "vdi", "vhdx", "vmdk", "vpc", NULL
+};
+
 /* What virsh calls the commands that do the same here, or the nearest. */
 static const struct {
     const char *virsh, *ours;

@@ -12,11 +12,6 @@
 
 #include "shell.h"
 
-/* What blockdev-create makes; --format takes QEMU's driver names. */
-static const char *const formats[] = {
-    "qcow2", "qed", "raw", "vdi", "vhdx", "vmdk", "vpc", NULL
-};
-
 /* Completing the disk of a VM that is not connected must not hang the
  * prompt for long when its monitor is busy. */
 #define COMPLETE_GREETING_MS 1000
@@ -293,8 +288,8 @@ static int add_values(cli_ctx *ctx, cli_completion *c, const cli_opt *o,
     case CLI_COMPLETE_FILE:
         return add_paths(c, prefix);
     case CLI_COMPLETE_FORMAT:
-        for (i = 0; formats[i]; i++)
-            if (add(c, prefix, formats[i]) < 0)
+        for (i = 0; cli_formats[i]; i++)
+            if (add(c, prefix, cli_formats[i]) < 0)
                 return -1;
         return 0;
     case CLI_COMPLETE_NONE:
