@@ -29,7 +29,8 @@ static const cli_opt copy_opts[] = {
     { "xml", CLI_OPT_STRING, 0, "FILE",
       "the destination as a libvirt <disk> element", CLI_COMPLETE_FILE, NULL },
     { "format", CLI_OPT_STRING, 0, "FMT",
-      "the destination format (default: the source's)", CLI_COMPLETE_FORMAT,
+      "the destination format (default: what DEST's name ends in, else "
+      "the source's)", CLI_COMPLETE_FORMAT,
       NULL },
     { "raw", CLI_OPT_BOOL, 0, NULL, "same as --format raw", 0, NULL },
     { "secret-file", CLI_OPT_STRING, 0, "FILE",

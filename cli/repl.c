@@ -103,29 +103,27 @@ static int run_line(cli_ctx *ctx, const char *line)
     unsigned int flags = ctx->conn_opts.flags;
     const char *socket = ctx->socket, *err;
     char **argv = NULL;
-    int argc, i, used = 0, status = CLI_OK;
+    const cli_opt *o = NULL;
+    int argc, i, used = 0, status;
 
     if ((argc = cli_split_words(line, &argv, &err)) < 0) {
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    for (i = 0; i < argc && used >= 0; i += used) {
-        const cli_opt *o;
-
-        if ((used = cli_global_option(ctx, argc, argv, i, &o)) <= 0)
+    /* --help and --version are the commands of those names. */
+    for (i = 0; i < argc; i += used)
+        if ((used = cli_global_option(ctx, argc, argv, i, &o)) <= 0 ||
+            !strcmp(o->name, "help") || !strcmp(o->name, "version"))
             break;
-        /* --help and --version are the commands of those names. */
-        if (!strcmp(o->name, "help") || !strcmp(o->name, "version")) {
-            cli_args none = { .cmd = cli_find_command(o->name) };
-
-            used = -2;
-            status = none.cmd->run(ctx, &none);
-        }
-    }
-    if (used == -1)
+    if (used < 0) {
         status = CLI_USAGE;
-    else if (used != -2)
+    } else if (used > 0) {
+        cli_args none = { .cmd = cli_find_command(o->name) };
+
+        status = none.cmd->run(ctx, &none);
+    } else {
         status = cli_run_words(ctx, argc - i, argv + i);
+    }
     fflush(stdout);
     fflush(stderr);
     ctx->json = json;
