@@ -53,3 +53,12 @@ expect_exit 0 bc job vm1 vda --bandwidth 0
 expect_exit 0 bc jobs vm1
 expect_grep " unlimited$" "$T/out"
 expect_exit 0 bc job vm1 vda --abort
+
+# The progress line on a terminal shows the limit in its unit too; Ctrl-C
+# aborts the copy and leaves the VM on its source.
+printf 'expect limit 512 KiB/s\nsend \\x03\nexit 1\n' >"$T/session"
+"$TESTS_DIR/helpers/pty-run" "$T/session" --log "$T/terminal.log" -- \
+    "$BLOCKCOPY" vm1 vda "$T/p.qcow2" --bandwidth 512K --wait --verbose ||
+    { cat "$T/terminal.log" >&2; fail "no limit on the progress line"; }
+expect_eq "$(qmp vm1 query-block-jobs)" "[]" "jobs after Ctrl-C"
+expect_eq "$(disk_file vm1 virtio-disk0)" "$T/src.qcow2" "disk after Ctrl-C"
