@@ -433,14 +433,14 @@ static int unknown_command(cli_ctx *ctx, const char *word)
     const cli_cmd *meant = meant_command(ctx, word, false);
 
     if (meant)
-        cli_error("unknown command '%s'; did you mean '%s'?", cli_safe(word),
+        cli_error("unknown command '%s'; did you mean '%s'?", word,
                   meant->name);
     else if (ctx->shell)
         cli_error("unknown command '%s'; to copy a disk: copy DOMAIN DISK "
-                  "DEST (see 'help')", cli_safe(word));
+                  "DEST (see 'help')", word);
     else
         cli_error("unknown command '%s'; to copy a disk: blockcopy DOMAIN "
-                  "DISK DEST (see 'blockcopy help')", cli_safe(word));
+                  "DISK DEST (see 'blockcopy help')", word);
     return CLI_USAGE;
 }
 

@@ -97,11 +97,10 @@ static int check_socket_domain(cli_ctx *ctx, bc_conn *conn,
     rc = -1;
     if (name)
         cli_error("-s '%s' is the monitor of VM '%s', not of '%s'",
-                  cli_safe(ctx->socket), cli_safe(name), cli_safe(domain));
+                  ctx->socket, name, domain);
     else
         cli_error("-s '%s' is not the monitor of '%s' (that is '%s')",
-                  cli_safe(ctx->socket), cli_safe(domain),
-                  cli_safe(resolved));
+                  ctx->socket, domain, resolved);
  out:
     free(name);
     free(resolved);

@@ -173,7 +173,7 @@ static void unknown_option(const cli_cmd *cmd, bool named, const char *word,
             }
         if (n == 1)
             snprintf(hint, sizeof(hint), "; did you mean --%s?", match);
-        cli_error("%s %s%s", said, cli_safe(word), hint);
+        cli_error("%s %s%s", said, word, hint);
         return;
     }
     /* An option of another command. */
@@ -197,7 +197,7 @@ static void unknown_option(const cli_cmd *cmd, bool named, const char *word,
                 len = (size_t)snprintf(hint, sizeof(hint),
                                        "; did you mean --%s?", o->name);
     }
-    cli_error("%s --%s%s", said, cli_safe(name), hint);
+    cli_error("%s --%s%s", said, name, hint);
 }
 
 int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,

@@ -37,6 +37,14 @@ expect_eq "$(cat "$T/err")" "error: -s '$S' is the monitor of VM 'vm1', not of '
 [ ! -e "$T/copy-vm2.qcow2" ] || fail "the refused copy created its destination"
 unchanged vm1 bc jobs vm2 -s "$S"
 expect_grep "is the monitor of VM 'vm1', not of 'vm2'" "$T/err"
+# The name comes from QEMU: data, printed escaped.
+evil=$'evil\e[31m'
+img_create "$T/evil.qcow2" qcow2 16M
+vm_start "$evil" $(drive_args "$T/evil.qcow2" qcow2 drive0)
+unchanged vm1 bc -s "$(sock "$evil")" jobs vm1
+grep -qF "is the monitor of VM 'evil\x1b[31m', not of 'vm1'" "$T/err" ||
+    fail "the VM's name is not escaped: $(cat -v "$T/err")"
+! grep -q $'\e' "$T/err" || fail "a raw escape reached stderr"
 unchanged vm1 bc --json -s "$S" disks vm2
 expect_eq "$(jq -r '.exit' "$T/out")" 2 "JSON result of the refusal"
 
