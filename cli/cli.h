@@ -131,6 +131,23 @@ int cli_global_option(cli_ctx *ctx, int argc, char *const argv[], int i,
                       const cli_opt **found);
 /* Whether 'typed' is a slip of the keyboard away from 'name'. */
 bool cli_near(const char *typed, const char *name);
+/* What cli_parse_partial() learns about the word after the line. */
+typedef struct cli_partial {
+    bool next_word;         /* in: that word may take a positional slot */
+    int pending;            /* out: the option it is the value of, or -1 */
+    const cli_opt *pending_global;  /* out: the global option it is the
+                                       value of, or NULL */
+    bool only_positional;   /* out: it comes after "--" */
+    int next_slot;          /* out: the positional option it fills, or -1 */
+} cli_partial;
+/*
+ * cli_parse_args() for completion: reads an unfinished line without
+ * printing or stopping at mistakes, fills 'args' with what it finds
+ * (global options update 'ctx' as when the line runs) and says in 'pt'
+ * what the next word would be.
+ */
+void cli_parse_partial(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                       char *const argv[], cli_args *args, cli_partial *pt);
 /* Split a shell line into words with sh-like quoting.  Returns the number
  * of words (argv is NULL-terminated, free with cli_free_words()), or -1
  * with *errmsg set on unbalanced quotes. */

@@ -200,19 +200,29 @@ static void unknown_option(const cli_cmd *cmd, bool named, const char *word,
     cli_error("%s --%s%s", said, name, hint);
 }
 
-int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
-                   char *const argv[], cli_args *args)
+/*
+ * The one parser.  With 'pt' (completion) it never prints and never
+ * stops at a mistake: it reads what it can and says in *pt what the next
+ * word would be.
+ */
+static int parse(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                 char *const argv[], cli_args *args, cli_partial *pt)
 {
     const char *positional[CLI_MAX_OPTS];
-    int npos = 0, i, slot, nslots = 0, fits;
+    int npos = 0, i, nslots = 0, fits;
     int slots[CLI_MAX_OPTS];
     bool only_positional = false;
 
     memset(args, 0, sizeof(*args));
     args->cmd = cmd;
+    if (pt) {
+        pt->pending = -1;
+        pt->pending_global = NULL;
+        pt->next_slot = -1;
+    }
 
     for (i = 0; i < argc; i++) {
-        const char *w = argv[i];
+        const char *w = argv[i], *gvalue;
         char name[64];
         const char *eq, *value = NULL;
         const cli_opt *o, *global;
@@ -223,14 +233,21 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             continue;
         }
         if (only_positional || w[0] != '-' || w[1] == '\0') {
-            if (npos == CLI_MAX_OPTS) {
+            if (npos < CLI_MAX_OPTS)
+                positional[npos++] = w;
+            else if (!pt) {
                 cli_error("too many arguments");
                 return -1;
             }
-            positional[npos++] = w;
             continue;
         }
 
+        global = cli_global_find(w, &gvalue);
+        if (pt && global && global->type != CLI_OPT_BOOL && !gvalue &&
+            i + 1 == argc) {
+            pt->pending_global = global;
+            break;
+        }
         if ((g = cli_global_option(ctx, argc, argv, i, &global)) < 0)
             return -1;
         if (global && !strcmp(global->name, "help")) {
@@ -238,6 +255,8 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             continue;
         }
         if (global && !strcmp(global->name, "version")) {
+            if (pt)
+                continue;
             cli_error("--version goes before the command: blockcopy "
                       "--version");
             return -1;
@@ -246,26 +265,24 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             i += g - 1;
             continue;
         }
-        if (w[1] != '-') {
-            unknown_option(cmd, !ctx->implicit_copy, w, NULL);
-            return -1;
-        }
-
         eq = strchr(w + 2, '=');
         snprintf(name, sizeof(name), "%.*s",
                  (int)(eq ? eq - (w + 2) : (long)strlen(w + 2)), w + 2);
-        idx = opt_index(cmd, name);
+        idx = w[1] == '-' ? opt_index(cmd, name) : -1;
         if (idx < 0) {
-            unknown_option(cmd, !ctx->implicit_copy, w, name);
+            if (pt)
+                continue;
+            unknown_option(cmd, !ctx->implicit_copy, w,
+                           w[1] == '-' ? name : NULL);
             return -1;
         }
         o = &cmd->opts[idx];
-        if (args->set[idx]) {
+        if (args->set[idx] && !pt) {
             cli_error("option --%s was given more than once", o->name);
             return -1;
         }
         if (o->type == CLI_OPT_BOOL) {
-            if (eq) {
+            if (eq && !pt) {
                 cli_error("option --%s takes no value", o->name);
                 return -1;
             }
@@ -274,6 +291,9 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             value = eq + 1;
         } else if (i + 1 < argc) {
             value = argv[++i];
+        } else if (pt) {
+            pt->pending = idx;
+            break;
         } else {
             cli_error("option --%s needs a value (%s)", o->name,
                       o->arg ? o->arg : "VALUE");
@@ -282,10 +302,13 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
         args->set[idx] = true;
         args->value[idx] = value;
     }
+    if (pt)
+        pt->only_positional = only_positional;
 
     /* Positional words fill the positional options not given by name, in
      * order.  With -s, or in the shell after 'connect', DOMAIN comes from
-     * the context unless there are more words than fit without it. */
+     * the context unless there are more words than fit without it (a word
+     * being completed counts). */
     for (i = 0; i < CLI_MAX_OPTS && cmd->opts[i].name; i++)
         if ((cmd->opts[i].flags & CLI_OPT_POSITIONAL) && !args->set[i])
             slots[nslots++] = i;
@@ -293,7 +316,8 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
     for (i = 0; i < nslots; i++)
         if (cmd->opts[slots[i]].flags & CLI_OPT_DOMAIN)
             fits--;
-    if ((ctx->domain || ctx->socket) && fits < nslots && npos <= fits) {
+    if ((ctx->domain || ctx->socket) && fits < nslots &&
+        npos + (pt && pt->next_word) <= fits) {
         for (i = 0; i < nslots; i++)
             if (cmd->opts[slots[i]].flags & CLI_OPT_DOMAIN) {
                 args->set[slots[i]] = true;
@@ -306,19 +330,20 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
                 break;
             }
     }
-    /* COMMAND --help needs nothing else. */
-    if (args->help)
-        return 0;
-    if (npos > nslots) {
+    if (npos > nslots && !pt && !args->help) {
         cli_error("unexpected argument '%s' for command '%s'",
                   positional[nslots], cmd->name);
         return -1;
     }
-    for (i = 0; i < npos; i++) {
-        slot = slots[i];
-        args->set[slot] = true;
-        args->value[slot] = positional[i];
+    for (i = 0; i < npos && i < nslots; i++) {
+        args->set[slots[i]] = true;
+        args->value[slots[i]] = positional[i];
     }
+    if (pt && npos < nslots)
+        pt->next_slot = slots[npos];
+    /* COMMAND --help needs nothing else. */
+    if (args->help || pt)
+        return 0;
 
     /* -s names the VM for every command that takes one. */
     for (i = 0; cmd->opts[i].name; i++) {
@@ -334,6 +359,18 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
         }
     }
     return 0;
+}
+
+int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                   char *const argv[], cli_args *args)
+{
+    return parse(ctx, cmd, argc, argv, args, NULL);
+}
+
+void cli_parse_partial(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                       char *const argv[], cli_args *args, cli_partial *pt)
+{
+    parse(ctx, cmd, argc, argv, args, pt);
 }
 
 const char *cli_arg(const cli_args *args, const char *name)
