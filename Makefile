@@ -63,7 +63,7 @@ LIB_OBJS = $(LIB_SRCS:.c=.o)
 CLI_OBJS = $(CLI_SRCS:.c=.o)
 UNIT_OBJS = $(UNIT_SRCS:.c=.o)
 # The tool's word splitter is unit-tested too (tests/unit/test_words.c).
-UNIT_CLI_OBJS = cli/parse.o cli/output.o
+UNIT_CLI_OBJS = cli/words.o cli/output.o
 # The tool without main(), for the fuzz target of its parser.
 CLI_NOMAIN_OBJS = $(filter-out cli/main.o,$(CLI_OBJS))
 

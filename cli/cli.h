@@ -72,6 +72,7 @@ struct cli_args {
     const char *value[CLI_MAX_OPTS];
     bool set[CLI_MAX_OPTS];
     bool domain_from_context;
+    bool help;                  /* --help: show the command's help */
 };
 
 struct cli_ctx {
@@ -80,6 +81,9 @@ struct cli_ctx {
     const char *socket;
     bool json;
     bool quiet;
+    bool implicit_copy;         /* running 'copy' without its name */
+    const char *socket_domain;  /* the DOMAIN given with -s, for
+                                   cli_connect() to check */
     bc_conn_opts conn_opts;     /* from $BLOCKCOPY_GREETING_TIMEOUT_MS,
                                    $BLOCKCOPY_COMMAND_TIMEOUT_MS and
                                    --any-owner (BC_DOMAIN_ANY_OWNER) */
@@ -97,8 +101,12 @@ struct cli_ctx {
     json_object *result_extra;
 };
 
-/* The command table. */
+/* The command table, and the global options, which go before the
+ * command and after it too.  A one-letter name is a short form (-s). */
 extern const cli_cmd cli_commands[];
+extern const cli_opt cli_global_opts[];
+/* The image formats --format takes, NULL-terminated. */
+extern const char *const cli_formats[];
 const cli_cmd *cli_find_command(const char *name);
 
 /* commands.c: run one command line after the global options ("COMMAND
@@ -113,6 +121,37 @@ int cli_run_words(cli_ctx *ctx, int argc, char *const argv[]);
  */
 int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
                    char *const argv[], cli_args *args);
+/*
+ * The global option that 'word' names (its canonical entry, not a short
+ * alias), with the value after '=' in *value; NULL if it is none.
+ */
+const cli_opt *cli_global_find(const char *word, const char **value);
+/*
+ * If argv[i] is a global option, apply it to 'ctx' (--help and --version
+ * only set *found) and return how many words it took; 0 if it is not one,
+ * -1 (printed) if its value is missing.
+ */
+int cli_global_option(cli_ctx *ctx, int argc, char *const argv[], int i,
+                      const cli_opt **found);
+/* Whether 'typed' is a slip of the keyboard away from 'name'. */
+bool cli_near(const char *typed, const char *name);
+/* What cli_parse_partial() learns about the word after the line. */
+typedef struct cli_partial {
+    bool next_word;         /* in: that word may take a positional slot */
+    int pending;            /* out: the option it is the value of, or -1 */
+    const cli_opt *pending_global;  /* out: the global option it is the
+                                       value of, or NULL */
+    bool only_positional;   /* out: it comes after "--" */
+    int next_slot;          /* out: the positional option it fills, or -1 */
+} cli_partial;
+/*
+ * cli_parse_args() for completion: reads an unfinished line without
+ * printing or stopping at mistakes, fills 'args' with what it finds
+ * (global options update 'ctx' as when the line runs) and says in 'pt'
+ * what the next word would be.
+ */
+void cli_parse_partial(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                       char *const argv[], cli_args *args, cli_partial *pt);
 /* Split a shell line into words with sh-like quoting.  Returns the number
  * of words (argv is NULL-terminated, free with cli_free_words()), or -1
  * with *errmsg set on unbalanced quotes. */
@@ -130,6 +169,13 @@ bool cli_has(const cli_args *args, const char *name);
 /* Parse a SIZE option; 0 when absent, 1 when set, -1 (printed) when bad. */
 int cli_arg_size(const cli_args *args, const char *name,
                  unsigned long long max, unsigned long long *value);
+/*
+ * --bandwidth as cli_arg_size() does, refusing what a virsh user may have
+ * meant otherwise: a bare number under 1 MiB/s without --bytes (virsh
+ * reads MiB/s there), and "10Mb" (bits or bytes).
+ */
+int cli_arg_bandwidth(const cli_args *args, unsigned long long max,
+                      unsigned long long *bw);
 /* Parse an INT option (whole number > 0); as cli_arg_size(). */
 int cli_arg_int(const cli_args *args, const char *name, int *value);
 /* cli_report() for an error about 'disk' of the VM on 'conn': an
@@ -152,6 +198,8 @@ char *cli_escape_dup(const char *text);
 const char *cli_safe(const char *text);
 void cli_safe_release(void);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* While a script runs, errors and warnings say which line (0: none). */
+void cli_set_script_line(unsigned long line);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a library error: message on stderr, a JSON document on stdout
  * with --json.  Returns the exit status it calls for. */
@@ -172,6 +220,9 @@ void cli_warning_cb(const char *msg, void *opaque);
 /* A job's progress in percent, as virsh shows it: 100 only once nothing
  * remains. */
 int cli_percent(unsigned long long cur, unsigned long long end);
+/* Divide *v by 1024 until it is under 1024 (or in EiB); returns the
+ * unit: "B", "KiB", "MiB", ... */
+const char *cli_scale(double *v);
 /* "1.5 GiB", "16 MiB", "512 B" in 'buf'; returns 'buf'. */
 const char *cli_human_size(double bytes, char *buf, size_t len);
 /*

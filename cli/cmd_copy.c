@@ -17,14 +17,25 @@
 /* What virsh reads with --xml, and what the library accepts. */
 #define XML_MAX (1024 * 1024)
 
-/* Read the --xml file, refusing more than XML_MAX bytes. */
-static char *read_xml(const char *path)
+/* Read the --xml file ("-": standard input), refusing more than XML_MAX
+ * bytes. */
+static char *read_xml(cli_ctx *ctx, const char *path)
 {
+    bool std_in = !strcmp(path, "-");
     char *buf = NULL;
     size_t len = 0;
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
 
+    if (std_in && ctx->shell) {
+        cli_error("--xml - cannot read standard input in the shell: it "
+                  "holds the commands");
+        return NULL;
+    }
+    if (std_in)
+        path = "standard input";
+    fd = std_in ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         cli_error("cannot read '%s': %s", path, strerror(errno));
         return NULL;
@@ -56,6 +67,24 @@ static char *read_xml(const char *path)
  error:
     free(buf);
     close(fd);
+    return NULL;
+}
+
+/*
+ * The format a new image's name asks for ("vm1.qcow2": qcow2), or NULL:
+ * without --format, a copy named for another format than the source's
+ * would otherwise hold the source's under a misleading name.
+ */
+static const char *format_from_name(const char *dest)
+{
+    const char *dot = strrchr(dest, '.');
+    size_t i;
+
+    if (!dot || strchr(dot, '/'))
+        return NULL;
+    for (i = 0; cli_formats[i]; i++)
+        if (!strcmp(dot + 1, cli_formats[i]))
+            return cli_formats[i];
     return NULL;
 }
 
@@ -123,19 +152,12 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
         o->flags |= BC_BLOCK_COPY_TARGET_ZEROED;
 
     bc_error_init(&err);
-    if ((rc = cli_arg_size(args, "bandwidth", ULLONG_MAX, &v)) < 0)
+    if ((rc = cli_arg_bandwidth(args, ULLONG_MAX, &v)) < 0)
         return -1;
-    if (rc == 1) {
-        const char *s = cli_arg(args, "bandwidth");
-
-        if (v > 0 && v < 1024 * 1024 && s[strspn(s, "0123456789")] == '\0' &&
-            !ctx->quiet)
-            cli_warn("--bandwidth %s is %llu bytes/s; for %s MiB/s as virsh "
-                     "reads a plain number, write %sM", s, v, s, s);
-        if (bc_typed_params_add_ullong(&o->params, &o->nparams, &o->maxparams,
-                                       BC_BLOCK_COPY_BANDWIDTH, v, &err) < 0)
-            goto error;
-    }
+    if (rc == 1 &&
+        bc_typed_params_add_ullong(&o->params, &o->nparams, &o->maxparams,
+                                   BC_BLOCK_COPY_BANDWIDTH, v, &err) < 0)
+        goto error;
     if ((rc = cli_arg_size(args, "granularity", UINT_MAX, &v)) < 0)
         return -1;
     if (rc == 1 && bc_typed_params_add_uint(&o->params, &o->nparams,
@@ -195,6 +217,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     const char *disk = cli_arg(args, "disk");
     const char *format = cli_flag(args, "raw") ? "raw" : cli_arg(args, "format");
     struct copy_opts o;
+    struct stat st;
     char *xml = NULL, *canon = NULL;
     bc_conn *conn = NULL;
     bc_error err;
@@ -205,8 +228,17 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     if (collect(ctx, args, &o) < 0)
         goto out;
 
+    if (cli_has(args, "dest") && !cli_flag(args, "blockdev") &&
+        stat(cli_arg(args, "dest"), &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("destination '%s' is a directory", cli_arg(args, "dest"));
+        goto out;
+    }
+    if (!format && cli_has(args, "dest") && !cli_flag(args, "blockdev") &&
+        !cli_flag(args, "reuse-external"))
+        format = format_from_name(cli_arg(args, "dest"));
+
     if (cli_has(args, "xml")) {
-        if (!(xml = read_xml(cli_arg(args, "xml"))))
+        if (!(xml = read_xml(ctx, cli_arg(args, "xml"))))
             goto out;
     } else if (!(xml = bc_dest_xml_from_path(cli_arg(args, "dest"), format,
                                              cli_flag(args, "blockdev"),

@@ -201,8 +201,59 @@ int cli_cmd_list(cli_ctx *ctx, const cli_args *args)
     return CLI_OK;
 }
 
+/*
+ * Whether the VM on 'address' has quit: its monitor refuses connections,
+ * is gone, or hangs up at once.  A QEMU on its way out may still accept without a greeting
+ * for a moment: ask again a few times.
+ */
+static bool vm_gone(cli_ctx *ctx, const char *address)
+{
+    bc_conn_opts opts = ctx->conn_opts;
+    bc_conn *conn;
+    bc_error err;
+    int i;
+
+    opts.greeting_ms = 500;
+    for (i = 0; i < 10; i++) {
+        bc_error_init(&err);
+        if ((conn = bc_conn_open_opts(address, &opts, &err))) {
+            bc_conn_free(conn);
+            return false;
+        }
+        /* Refused, gone, or closed before the greeting: no QEMU serves
+         * it any more. */
+        if (err.code == BC_ERR_CONNECT || err.code == BC_ERR_NO_DOMAIN ||
+            err.code == BC_ERR_CLOSED || err.code == BC_ERR_PROTOCOL)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+/*
+ * QEMU may close the monitor before it answers 'quit': that is the
+ * answer, once the VM is seen to be gone.  Closes *conn to look.
+ */
+static bool quit_answered(cli_ctx *ctx, bc_conn **conn, const char *command,
+                          const bc_error *err)
+{
+    char *address;
+    bool gone;
+
+    if (err->code != BC_ERR_CLOSED || strcmp(command, "quit") != 0 ||
+        *conn == ctx->conn ||
+        !(address = strdup(bc_conn_get_address(*conn))))
+        return false;
+    bc_conn_free(*conn);
+    *conn = NULL;
+    gone = vm_gone(ctx, address);
+    free(address);
+    return gone;
+}
+
 int cli_cmd_qmp(cli_ctx *ctx, const cli_args *args)
 {
+    const char *command = cli_arg(args, "command");
     bc_conn *conn;
     bc_error err;
     char *reply = NULL;
@@ -211,10 +262,14 @@ int cli_cmd_qmp(cli_ctx *ctx, const cli_args *args)
     if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
         return status;
     bc_error_init(&err);
-    if (bc_qmp_command(conn, cli_arg(args, "command"),
-                       cli_arg(args, "arguments"), &reply, &err) < 0) {
-        status = cli_report(ctx, NULL, &err);
-    } else {
+    if (bc_qmp_command(conn, command, cli_arg(args, "arguments"), &reply,
+                       &err) < 0) {
+        if (quit_answered(ctx, &conn, command, &err))
+            reply = strdup("{}");
+        else
+            status = cli_report(ctx, NULL, &err);
+    }
+    if (reply) {
         if (ctx->json) {
             cli_print_json(reply);
         } else {

@@ -74,11 +74,15 @@ static int show_info(cli_ctx *ctx, bc_conn *conn, const char *disk, bool raw)
         printf(" type=%s\n bandwidth=%llu\n cur=%llu\n end=%llu\n",
                job_label(info.type), info.bandwidth, info.cur, info.end);
     } else {
+        double limit = (double)info.bandwidth;
+        const char *unit = cli_scale(&limit);
+
         printf("%s: [%3d %%]", job_label(info.type),
                cli_percent(info.cur, info.end));
+        /* virsh's format, in the unit that fits. */
         if (info.bandwidth)
-            printf("    Bandwidth limit: %llu bytes/s (%.3f MiB/s)",
-                   info.bandwidth, (double)info.bandwidth / (1024 * 1024));
+            printf("    Bandwidth limit: %llu bytes/s (%.3f %s/s)",
+                   info.bandwidth, limit, unit);
         printf("\n");
         if (info.actively_synced == 1)
             printf("Actively synced: every guest write reaches both images\n");
@@ -180,7 +184,7 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
         return CLI_USAGE;
     }
     if (cli_arg_timeout(args, &timeout) < 0 ||
-        cli_arg_size(args, "bandwidth", 0x7fffffffffffffffULL, &bw) < 0)
+        cli_arg_bandwidth(args, 0x7fffffffffffffffULL, &bw) < 0)
         return CLI_USAGE;
 
     if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
@@ -223,10 +227,13 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
 
 static void fmt_speed(unsigned long long bw, char *buf, size_t len)
 {
+    char human[32];
+
     if (!bw)
         snprintf(buf, len, "unlimited");
     else
-        snprintf(buf, len, "%.1f MiB/s", (double)bw / (1024 * 1024));
+        snprintf(buf, len, "%s/s", cli_human_size((double)bw, human,
+                                                  sizeof(human)));
 }
 
 int cli_cmd_jobs(cli_ctx *ctx, const cli_args *args)

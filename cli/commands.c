@@ -29,7 +29,8 @@ static const cli_opt copy_opts[] = {
     { "xml", CLI_OPT_STRING, 0, "FILE",
       "the destination as a libvirt <disk> element", CLI_COMPLETE_FILE, NULL },
     { "format", CLI_OPT_STRING, 0, "FMT",
-      "the destination format (default: the source's)", CLI_COMPLETE_FORMAT,
+      "the destination format (default: what DEST's name ends in, else "
+      "the source's)", CLI_COMPLETE_FORMAT,
       NULL },
     { "raw", CLI_OPT_BOOL, 0, NULL, "same as --format raw", 0, NULL },
     { "secret-file", CLI_OPT_STRING, 0, "FILE",
@@ -47,9 +48,9 @@ static const cli_opt copy_opts[] = {
     { "reuse-external", CLI_OPT_BOOL, 0, NULL,
       "copy into an existing destination image", 0, NULL },
     { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
-      "limit the copy to SIZE bytes per second", 0, NULL },
+      "limit the copy to SIZE per second (64M: 64 MiB/s)", 0, NULL },
     { "bytes", CLI_OPT_BOOL, 0, NULL,
-      "accepted for virsh: --bandwidth is always in bytes/s", 0, NULL },
+      "a --bandwidth without unit under 1 MiB/s really is bytes/s", 0, NULL },
     { "granularity", CLI_OPT_SIZE, 0, "SIZE",
       "dirty-bitmap granularity: a power of 2 from 512 to 64M", 0, NULL },
     { "buf-size", CLI_OPT_SIZE, 0, "SIZE",
@@ -91,7 +92,7 @@ static const cli_opt job_opts[] = {
     { "raw", CLI_OPT_BOOL, 0, NULL,
       "show type=, bandwidth=, cur=, end= lines", 0, NULL },
     { "bytes", CLI_OPT_BOOL, 0, NULL,
-      "accepted for virsh: bandwidth is always in bytes/s", 0, NULL },
+      "a --bandwidth without unit under 1 MiB/s really is bytes/s", 0, NULL },
     { "abort", CLI_OPT_BOOL, 0, NULL,
       "end the job: a ready copy is finished, anything else cancelled", 0,
       NULL },
@@ -102,7 +103,7 @@ static const cli_opt job_opts[] = {
     { "finish", CLI_OPT_BOOL, 0, NULL,
       "end a ready copy, keeping it and staying on the source", 0, NULL },
     { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
-      "change the job's speed limit to SIZE bytes per second (0: none)", 0,
+      "change the job's speed limit to SIZE per second (0: none)", 0,
       NULL },
     { "synchronous-writes", CLI_OPT_BOOL, 0, NULL,
       "switch a running copy to synchronous writes (QEMU 8.2 or later)", 0,
@@ -169,6 +170,41 @@ static const cli_opt complete_opts[] = {
       "raw, after a first word telling what they are: 'files' or 'words'",
       0, NULL },
     { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+const cli_opt cli_global_opts[] = {
+    { "socket", CLI_OPT_STRING, 0, "PATH",
+      "the QMP socket (unix:PATH, tcp:HOST:PORT)", CLI_COMPLETE_FILE, NULL },
+    { "s", CLI_OPT_STRING, 0, "PATH", NULL, CLI_COMPLETE_FILE, "socket" },
+    { "json", CLI_OPT_BOOL, 0, NULL, "print JSON", 0, NULL },
+    { "quiet", CLI_OPT_BOOL, 0, NULL, "print only errors", 0, NULL },
+    { "q", CLI_OPT_BOOL, 0, NULL, NULL, 0, "quiet" },
+    { "any-owner", CLI_OPT_BOOL, 0, NULL,
+      "let a VM name lead to other users' VMs too", 0, NULL },
+    { "help", CLI_OPT_BOOL, 0, NULL,
+      "show this help (after a command: that command's)", 0, NULL },
+    { "h", CLI_OPT_BOOL, 0, NULL, NULL, 0, "help" },
+    { "version", CLI_OPT_BOOL, 0, NULL, "show the version", 0, NULL },
+    { "V", CLI_OPT_BOOL, 0, NULL, NULL, 0, "version" },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+/* What blockdev-create makes; --format takes QEMU's driver names. */
+const char *const cli_formats[] = {
+    "qcow2", "qed", "raw", "vdi", "vhdx", "vmdk", "vpc", NULL
+};
+
+/* What virsh calls the commands that do the same here, or the nearest. */
+static const struct {
+    const char *virsh, *ours;
+} virsh_names[] = {
+    { "blockcopy", "copy" },
+    { "blockjob", "job" },
+    { "domblklist", "disks" },
+    { "domblkinfo", "disks" },
+    { "domjobinfo", "jobs" },
+    { "domjobabort", "job" },
+    { "qemu-monitor-command", "qmp" },
 };
 
 const cli_cmd cli_commands[] = {
@@ -371,6 +407,79 @@ static int help_json(cli_ctx *ctx, const cli_cmd *only)
     return CLI_OK;
 }
 
+/*
+ * The command 'word' was probably meant to be, or NULL.  With 'exact',
+ * only virsh's names count: after -s or 'connect' the first word may be
+ * a disk, and "disk0" is a slip away from "disks".
+ */
+static const cli_cmd *meant_command(const cli_ctx *ctx, const char *word,
+                                    bool exact)
+{
+    const cli_cmd *c;
+    size_t i;
+
+    for (i = 0; i < sizeof(virsh_names) / sizeof(virsh_names[0]); i++)
+        if (!strcmp(word, virsh_names[i].virsh))
+            return cli_find_command(virsh_names[i].ours);
+    for (c = cli_commands; c->name && !exact; c++)
+        if ((!c->shell_only || ctx->shell) && strcmp(c->group, "Hidden") &&
+            cli_near(word, c->name))
+            return c;
+    return NULL;
+}
+
+static int unknown_command(cli_ctx *ctx, const char *word)
+{
+    const cli_cmd *meant = meant_command(ctx, word, false);
+
+    if (meant)
+        cli_error("unknown command '%s'; did you mean '%s'?", word,
+                  meant->name);
+    else if (ctx->shell)
+        cli_error("unknown command '%s'; to copy a disk: copy DOMAIN DISK "
+                  "DEST (see 'help')", word);
+    else
+        cli_error("unknown command '%s'; to copy a disk: blockcopy DOMAIN "
+                  "DISK DEST (see 'blockcopy help')", word);
+    return CLI_USAGE;
+}
+
+/* Whether a VM answers to 'name' (without connecting to it). */
+static bool domain_exists(const cli_ctx *ctx, const char *name)
+{
+    char *address = NULL;
+    bc_error err;
+    int rc;
+
+    bc_error_init(&err);
+    rc = bc_domain_lookup_flags(name, ctx->conn_opts.flags, &address, &err);
+    free(address);
+    return rc == 0;
+}
+
+/*
+ * Whether the first word of what would be a copy is rather a command typed
+ * wrong: a word near a command's name that no VM answers to, or a word
+ * that is no VM and that no copy could follow ("status vm1").  After -s or
+ * 'connect' the first word may be the DISK: only virsh's names count.
+ * Options first belong to the copy.
+ */
+static bool mistyped_command(const cli_ctx *ctx, int argc,
+                             char *const argv[])
+{
+    if (argv[0][0] == '-')
+        return false;
+    if (argc == 1)
+        return true;
+    if (ctx->socket || ctx->domain)
+        return meant_command(ctx, argv[0], true) != NULL;
+    if (strchr(argv[0], '/') ||
+        (!meant_command(ctx, argv[0], false) &&
+         !(argc == 2 && argv[1][0] != '-')))
+        return false;
+    return !domain_exists(ctx, argv[0]);
+}
+
 /* Parse 'argv' for 'cmd' and run it. */
 static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
                        char *const argv[])
@@ -382,6 +491,9 @@ static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
         cli_report_usage(ctx);
         return CLI_USAGE;
     }
+    if (args.help)
+        return ctx->json ? help_json(ctx, cmd)
+                         : (cli_print_usage(stdout, cmd), CLI_OK);
     status = cmd->run(ctx, &args);
     if (status == CLI_USAGE)
         cli_report_usage(ctx);
@@ -391,6 +503,7 @@ static int run_command(cli_ctx *ctx, const cli_cmd *cmd, int argc,
 int cli_run_words(cli_ctx *ctx, int argc, char *const argv[])
 {
     const cli_cmd *cmd;
+    int status;
 
     if (argc == 0)
         return CLI_OK;
@@ -402,20 +515,32 @@ int cli_run_words(cli_ctx *ctx, int argc, char *const argv[])
                   "command)", cmd->name);
         return CLI_USAGE;
     }
-    if (argv[0][0] == '-' && strcmp(argv[0], "--") != 0) {
-        /* Options first: they belong to the default command. */
-        return run_command(ctx, cli_find_command("copy"), argc, argv);
+    if (mistyped_command(ctx, argc, argv))
+        return unknown_command(ctx, argv[0]);
+    ctx->implicit_copy = true;
+    status = run_command(ctx, cli_find_command("copy"), argc, argv);
+    ctx->implicit_copy = false;
+    return status;
+}
+
+/* "  -s, --socket PATH   the QMP socket ..." */
+static void print_global_opts(FILE *f)
+{
+    const cli_opt *o, *a;
+    int col;
+
+    for (o = cli_global_opts; o->name; o++) {
+        if (o->alias_of)
+            continue;
+        col = fprintf(f, "  ");
+        for (a = cli_global_opts; a->name; a++)
+            if (a->alias_of && !strcmp(a->alias_of, o->name))
+                col += fprintf(f, "-%s, ", a->name);
+        col += fprintf(f, "--%s%s%s", o->name, o->arg ? " " : "",
+                       o->arg ? o->arg : "");
+        fprintf(f, "%*s%s\n", col < 22 ? 22 - col : 1, "", o->help);
     }
-    if (argc == 1) {
-        if (ctx->shell)
-            cli_error("unknown command '%s'; to copy a disk: copy DOMAIN "
-                      "DISK DEST (see 'help')", argv[0]);
-        else
-            cli_error("unknown command '%s'; to copy a disk: blockcopy "
-                      "DOMAIN DISK DEST (see 'blockcopy help')", argv[0]);
-        return CLI_USAGE;
-    }
-    return run_command(ctx, cli_find_command("copy"), argc, argv);
+    fprintf(f, "\n");
 }
 
 int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
@@ -424,10 +549,8 @@ int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
     const cli_cmd *cmd = NULL;
 
     if (name && (!(cmd = cli_find_command(name)) ||
-                 (cmd->shell_only && !ctx->shell))) {
-        cli_error("unknown command '%s'", name);
-        return CLI_USAGE;
-    }
+                 (cmd->shell_only && !ctx->shell)))
+        return unknown_command(ctx, name);
     if (ctx->json)
         return help_json(ctx, cmd);
 
@@ -437,15 +560,9 @@ int cli_cmd_help(cli_ctx *ctx, const cli_args *args)
                    "\n       blockcopy [GLOBAL] DOMAIN DISK --xml FILE "
                    "[COPY-OPTIONS]\n       blockcopy [GLOBAL] COMMAND [ARGS]"
                    "\n       blockcopy [GLOBAL]   (an interactive shell)\n\n"
-                   "global options:\n"
-                   "  -s, --socket PATH   the QMP socket (unix:PATH, "
-                   "tcp:HOST:PORT)\n"
-                   "  --json              print JSON\n"
-                   "  -q, --quiet         print only errors\n"
-                   "  --any-owner         let a VM name lead to other users' "
-                   "VMs too\n"
-                   "  -h, --help          show this help\n"
-                   "  -V, --version       show the version\n\n");
+                   "global options:\n");
+        if (!ctx->shell)
+            print_global_opts(stdout);
         cli_print_command_list(stdout, ctx->shell);
         printf("\n'help COMMAND' describes a command's options.\n");
         return CLI_OK;

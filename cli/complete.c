@@ -12,16 +12,6 @@
 
 #include "shell.h"
 
-/* What blockdev-create makes; --format takes QEMU's driver names. */
-static const char *const formats[] = {
-    "qcow2", "qed", "raw", "vdi", "vhdx", "vmdk", "vpc", NULL
-};
-
-static const char *const global_opts[] = {
-    "--any-owner", "--help", "--json", "--quiet", "--socket", "--version",
-    NULL
-};
-
 /* Completing the disk of a VM that is not connected must not hang the
  * prompt for long when its monitor is busy. */
 #define COMPLETE_GREETING_MS 1000
@@ -298,13 +288,25 @@ static int add_values(cli_ctx *ctx, cli_completion *c, const cli_opt *o,
     case CLI_COMPLETE_FILE:
         return add_paths(c, prefix);
     case CLI_COMPLETE_FORMAT:
-        for (i = 0; formats[i]; i++)
-            if (add(c, prefix, formats[i]) < 0)
+        for (i = 0; cli_formats[i]; i++)
+            if (add(c, prefix, cli_formats[i]) < 0)
                 return -1;
         return 0;
     case CLI_COMPLETE_NONE:
         break;
     }
+    return 0;
+}
+
+/* The global options; before a command also --help and --version. */
+static int add_globals(cli_ctx *ctx, cli_completion *c, bool first)
+{
+    const cli_opt *o;
+
+    for (o = cli_global_opts; o->name && (first || !ctx->shell); o++)
+        if (!o->alias_of && (first || strcmp(o->name, "version")) &&
+            add(c, "--", o->name) < 0)
+            return -1;
     return 0;
 }
 
@@ -319,12 +321,7 @@ static int add_options(cli_ctx *ctx, cli_completion *c, const cli_cmd *cmd,
         if (!set[i] && !cmd->opts[i].alias_of &&
             add(c, "--", cmd->opts[i].name) < 0)
             return -1;
-    for (i = 0; global_opts[i] && !ctx->shell; i++)
-        if (strcmp(global_opts[i], "--help") &&
-            strcmp(global_opts[i], "--version") &&
-            add(c, "", global_opts[i]) < 0)
-            return -1;
-    return 0;
+    return add_globals(ctx, c, false);
 }
 
 static int opt_index(const cli_cmd *cmd, const char *name, size_t len)
@@ -342,59 +339,33 @@ static int opt_index(const cli_cmd *cmd, const char *name, size_t len)
     return -1;
 }
 
-/* 1: a flag, 2: takes the next word, 3: --socket=PATH, 4: --any-owner,
- * 0: not global. */
-static int global_opt(const char *w)
-{
-    if (!strcmp(w, "--json") || !strcmp(w, "-q") || !strcmp(w, "--quiet"))
-        return 1;
-    if (!strcmp(w, "--any-owner"))
-        return 4;
-    if (!strcmp(w, "-s") || !strcmp(w, "--socket"))
-        return 2;
-    if (!strncmp(w, "--socket=", 9))
-        return 3;
-    return 0;
-}
-
 /* The words before the partial one are w[0..nw). */
 static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
 {
-    const char *value[CLI_MAX_OPTS] = { NULL };
-    const char *positional[CLI_MAX_OPTS];
-    bool set[CLI_MAX_OPTS] = { false };
-    const char *socket = ctx->socket, *domain = NULL;
-    const char *partial = c->partial;
-    int order[CLI_MAX_OPTS], nslots = 0, npos = 0, domain_slot = -1;
-    int i = 0, k, g;
-    int pending = -1;           /* the option the next word is for; -2: -s */
-    bool only_pos = false;
+    const char *partial = c->partial, *domain;
+    cli_partial pt = { 0 };
+    cli_args args = { 0 };
+    int i = 0, g = 0;
     const cli_cmd *cmd;
 
-    /* Global options before the command. */
-    for (; i < nw; i++) {
-        if (!(g = global_opt(w[i])))
+    /* Global options before the command, as main() reads them. */
+    for (; i < nw; i += g) {
+        const char *value;
+        const cli_opt *o = cli_global_find(w[i], &value);
+
+        if (o && o->type != CLI_OPT_BOOL && !value && i + 1 == nw)
+            return add_values(ctx, c, o, "", NULL);
+        if (!o || (g = cli_global_option(ctx, nw, w, i, &o)) <= 0)
             break;
-        if (g == 2 && i + 1 < nw)
-            socket = w[++i];
-        else if (g == 2)
-            pending = -2;
-        else if (g == 3)
-            socket = w[i] + 9;
-        else if (g == 4)
-            ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
     }
     if (i == nw) {
-        if (pending == -2)
-            return add_paths(c, "");
         if (partial[0] == '-') {
-            const cli_cmd *copy = cli_find_command("copy");
-
-            for (k = 0; global_opts[k]; k++)
-                if (add(c, "", global_opts[k]) < 0)
-                    return -1;
+            if (add_globals(ctx, c, true) < 0)
+                return -1;
             /* The default command's options may come first. */
-            return ctx->shell ? 0 : add_options(ctx, c, copy, set);
+            return ctx->shell ? 0 : add_options(ctx, c,
+                                                cli_find_command("copy"),
+                                                args.set);
         }
         if (add_commands(ctx, c) < 0)
             return -1;
@@ -402,7 +373,8 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
          * names come first too, or with -s the disks of its VM. */
         if (ctx->shell)
             return 0;
-        return socket ? add_disks(ctx, c, socket) : add_domains(ctx, c);
+        return ctx->socket ? add_disks(ctx, c, ctx->socket)
+                           : add_domains(ctx, c);
     }
 
     cmd = cli_find_command(w[i]);
@@ -411,87 +383,24 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
     else
         cmd = cli_find_command("copy");
 
-    for (; i < nw; i++) {
-        const char *a = w[i], *eq;
-        int idx;
-
-        if (pending != -1) {
-            if (pending == -2)
-                socket = a;
-            else
-                value[pending] = a;
-            pending = -1;
-            continue;
-        }
-        if (only_pos || a[0] != '-' || a[1] == '\0') {
-            if (npos < CLI_MAX_OPTS)
-                positional[npos++] = a;
-            continue;
-        }
-        if (!strcmp(a, "--")) {
-            only_pos = true;
-            continue;
-        }
-        if ((g = global_opt(a))) {
-            if (g == 2)
-                pending = -2;
-            else if (g == 3)
-                socket = a + 9;
-            else if (g == 4)
-                ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
-            continue;
-        }
-        if (a[1] != '-')
-            continue;
-        eq = strchr(a + 2, '=');
-        idx = opt_index(cmd, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
-        if (idx < 0)
-            continue;
-        set[idx] = true;
-        if (eq)
-            value[idx] = eq + 1;
-        else if (cmd->opts[idx].type != CLI_OPT_BOOL)
-            pending = idx;
-    }
-
-    /* Positional words fill the positional options not given by name, as
-     * cli_parse_args() does: with -s, or after 'connect', DOMAIN comes
-     * from there unless the words are more than fit without it.  A partial word
-     * counts as one unless it may become an option. */
-    for (k = 0; k < CLI_MAX_OPTS && cmd->opts[k].name; k++)
-        if ((cmd->opts[k].flags & CLI_OPT_POSITIONAL) && !set[k]) {
-            if (cmd->opts[k].flags & CLI_OPT_DOMAIN)
-                domain_slot = nslots;
-            order[nslots++] = k;
-        }
-    k = npos + (partial[0] && partial[0] != '-');
-    if ((ctx->domain || socket) && domain_slot >= 0 && k <= nslots - 1) {
-        memmove(&order[domain_slot], &order[domain_slot + 1],
-                sizeof(order[0]) * (size_t)(nslots - domain_slot - 1));
-        nslots--;
-    }
-    for (k = 0; k < npos && k < nslots; k++) {
-        value[order[k]] = positional[k];
-        set[order[k]] = true;
-    }
-
-    for (k = 0; cmd->opts[k].name; k++)
-        if ((cmd->opts[k].flags & CLI_OPT_DOMAIN) && value[k])
-            domain = value[k];
+    /* The rest is the parser's to read, as when the line runs. */
+    pt.next_word = partial[0] && partial[0] != '-';
+    cli_parse_partial(ctx, cmd, nw - i, w + i, &args, &pt);
+    domain = cli_arg(&args, "domain");
     if (!domain)
-        domain = socket ? socket : ctx->domain;
+        domain = ctx->socket ? ctx->socket : ctx->domain;
 
-    if (pending == -2)
-        return add_paths(c, "");
-    if (pending >= 0)
-        return add_values(ctx, c, &cmd->opts[pending], "", domain);
-    if (!only_pos && partial[0] == '-') {
+    if (pt.pending_global)
+        return add_values(ctx, c, pt.pending_global, "", domain);
+    if (pt.pending >= 0)
+        return add_values(ctx, c, &cmd->opts[pt.pending], "", domain);
+    if (!pt.only_positional && partial[0] == '-') {
         const char *eq = strchr(partial, '=');
         char *prefix;
         int idx, rc;
 
         if (partial[1] != '-' || !eq)
-            return add_options(ctx, c, cmd, set);
+            return add_options(ctx, c, cmd, args.set);
         idx = opt_index(cmd, partial + 2, (size_t)(eq - partial - 2));
         if (idx < 0 || cmd->opts[idx].type == CLI_OPT_BOOL)
             return 0;
@@ -501,15 +410,17 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
         free(prefix);
         return rc;
     }
-    if (npos < nslots)
-        return add_values(ctx, c, &cmd->opts[order[npos]], "", domain);
+    if (pt.next_slot >= 0)
+        return add_values(ctx, c, &cmd->opts[pt.next_slot], "", domain);
     /* Every positional is there: what is left are options. */
-    return partial[0] ? 0 : add_options(ctx, c, cmd, set);
+    return partial[0] ? 0 : add_options(ctx, c, cmd, args.set);
 }
 
 int cli_complete(cli_ctx *ctx, const char *line, cli_completion *c)
 {
     unsigned int flags = ctx->conn_opts.flags;
+    const char *socket = ctx->socket;
+    bool json = ctx->json, quiet = ctx->quiet;
     char **words = NULL;
     bool new_word;
     char quote;
@@ -528,10 +439,13 @@ int cli_complete(cli_ctx *ctx, const char *line, cli_completion *c)
         cli_free_words(words);
         return -1;
     }
-    /* A global option on the line (--any-owner) counts for this line
+    /* Global options on the line (-s, --any-owner) count for this line
      * only, as when it runs. */
     rc = complete_words(ctx, words, new_word ? n : n - 1, c);
     ctx->conn_opts.flags = flags;
+    ctx->socket = socket;
+    ctx->json = json;
+    ctx->quiet = quiet;
     cli_free_words(words);
     sort_unique(c);
     return rc;

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 {
     cli_ctx ctx;
     const char *env;
-    int i, status;
+    int i, used = 0, status;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.progname = "blockcopy";
@@ -35,36 +35,24 @@ int main(int argc, char **argv)
         return CLI_FAILED;
     }
 
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
+    for (i = 1; i < argc; i += used) {
+        const cli_opt *o;
 
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (!strcmp(argv[i], "--")) {
+            i++;
+            break;
+        }
+        if ((used = cli_global_option(&ctx, argc, argv, i, &o)) < 0)
+            return CLI_USAGE;
+        if (!used)
+            break;      /* the command, or the default command's options */
+        if (!strcmp(o->name, "help")) {
             cli_args none = { .cmd = cli_find_command("help") };
 
             return cli_cmd_help(&ctx, &none);
-        } else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-            return cli_cmd_version(&ctx, NULL);
-        } else if (!strcmp(a, "--json")) {
-            ctx.json = true;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            ctx.quiet = true;
-        } else if (!strcmp(a, "--any-owner")) {
-            ctx.conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
-        } else if (!strcmp(a, "-s") || !strcmp(a, "--socket")) {
-            if (i + 1 == argc) {
-                cli_error("option %s needs a value (PATH)", a);
-                return CLI_USAGE;
-            }
-            ctx.socket = argv[++i];
-        } else if (!strncmp(a, "--socket=", 9)) {
-            ctx.socket = a + 9;
-        } else if (!strcmp(a, "--")) {
-            i++;
-            break;
-        } else {
-            /* The default command's options may come first. */
-            break;
         }
+        if (!strcmp(o->name, "version"))
+            return cli_cmd_version(&ctx, NULL);
     }
 
     if (i == argc) {

@@ -113,8 +113,26 @@ void cli_safe_release(void)
     }
 }
 
+/* The script line being run, 0 for none. */
+static unsigned long script_line;
+
+void cli_set_script_line(unsigned long line)
+{
+    script_line = line;
+}
+
+/* "line 3: " while a script runs, else "". */
+static const char *where(char *buf, size_t len)
+{
+    if (!script_line)
+        return "";
+    snprintf(buf, len, "line %lu: ", script_line);
+    return buf;
+}
+
 void cli_warn(const char *fmt, ...)
 {
+    char at[32];
     char msg[1024];
     va_list ap;
 
@@ -122,7 +140,7 @@ void cli_warn(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     fflush(stdout);
-    fprintf(stderr, "warning: %s\n", cli_safe(msg));
+    fprintf(stderr, "warning: %s%s\n", where(at, sizeof(at)), cli_safe(msg));
 }
 
 void cli_warning_cb(const char *msg, void *opaque)
@@ -185,6 +203,7 @@ static void print_error_json(const char *code, const bc_error *err,
 
 void cli_error(const char *fmt, ...)
 {
+    char at[32];
     va_list ap;
 
     va_start(ap, fmt);
@@ -192,7 +211,8 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
     last_error_in_json = false;
     fflush(stdout);
-    fprintf(stderr, "error: %s\n", cli_safe(last_error));
+    fprintf(stderr, "error: %s%s\n", where(at, sizeof(at)),
+            cli_safe(last_error));
 }
 
 void cli_report_usage(cli_ctx *ctx)
@@ -230,43 +250,6 @@ int cli_report_on(cli_ctx *ctx, const char *prefix, const bc_error *err,
     return status;
 }
 
-const char *cli_domain(cli_ctx *ctx, const cli_args *args)
-{
-    const char *d = cli_arg(args, "domain");
-
-    /* -s names the monitor: a DOMAIN given as well is only its name. */
-    if (ctx->socket)
-        return ctx->socket;
-    if (d)
-        return d;
-    return ctx->domain;
-}
-
-bc_conn *cli_connect(cli_ctx *ctx, const char *domain, int *status)
-{
-    bc_conn *conn;
-    bc_error err;
-
-    /* The shell keeps the connected VM's monitor open between commands. */
-    if (ctx->conn && ctx->domain && strcmp(domain, ctx->domain) == 0)
-        return ctx->conn;
-    bc_error_init(&err);
-    if (!(conn = bc_conn_open_opts(domain, &ctx->conn_opts, &err))) {
-        *status = cli_report(ctx, NULL, &err);
-        return NULL;
-    }
-    bc_conn_set_warning_cb(conn, cli_warning_cb, ctx);
-    /* A signal (caught only while something waits) stops any wait. */
-    bc_conn_set_interrupt_fd(conn, ctx->sigpipe[0]);
-    return conn;
-}
-
-void cli_disconnect(cli_ctx *ctx, bc_conn *conn)
-{
-    if (conn && conn != ctx->conn)
-        bc_conn_free(conn);
-}
-
 int cli_percent(unsigned long long cur, unsigned long long end)
 {
     unsigned long long remaining = end > cur ? end - cur : 0;
@@ -279,20 +262,27 @@ int cli_percent(unsigned long long cur, unsigned long long end)
     return p >= 100 ? 99 : p < 0 ? 0 : p;
 }
 
-const char *cli_human_size(double v, char *buf, size_t len)
+const char *cli_scale(double *v)
 {
     static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
                                          "PiB", "EiB" };
     size_t u = 0;
 
-    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024;
+    while (*v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        *v /= 1024;
         u++;
     }
-    if (u == 0 || v == (double)(unsigned long long)v)
-        snprintf(buf, len, "%.0f %s", v, units[u]);
+    return units[u];
+}
+
+const char *cli_human_size(double v, char *buf, size_t len)
+{
+    const char *unit = cli_scale(&v);
+
+    if (unit[0] == 'B' || v == (double)(unsigned long long)v)
+        snprintf(buf, len, "%.0f %s", v, unit);
     else
-        snprintf(buf, len, "%.1f %s", v, units[u]);
+        snprintf(buf, len, "%.1f %s", v, unit);
     return buf;
 }
 

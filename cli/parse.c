@@ -2,8 +2,10 @@
  * One parser for both the command line and shell lines: words are matched
  * against the command's option table, as virsh does.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,56 +24,208 @@ static int opt_index(const cli_cmd *cmd, const char *name)
     return -1;
 }
 
-/* Global options are accepted after the command too. */
-static int global_option(cli_ctx *ctx, const char *word, const char *next,
-                         bool *used_next)
+/*
+ * The global option 'word' names, with the value it carries after '='
+ * in *value (NULL without one); NULL if it is not one.  A one-letter name
+ * is written with one dash (-s), any other with two (--socket).
+ */
+const cli_opt *cli_global_find(const char *word, const char **value)
 {
-    *used_next = false;
-    if (strcmp(word, "--json") == 0) {
-        ctx->json = true;
-        return 1;
+    const char *name, *eq;
+    const cli_opt *o;
+    size_t len;
+
+    *value = NULL;
+    if (word[0] != '-' || !word[1])
+        return NULL;
+    if (word[1] != '-') {
+        name = word + 1;
+        len = strlen(name);
+        if (len != 1)
+            return NULL;
+    } else {
+        name = word + 2;
+        eq = strchr(name, '=');
+        len = eq ? (size_t)(eq - name) : strlen(name);
+        if (len < 2)
+            return NULL;
+        if (eq)
+            *value = eq + 1;
     }
-    if (strcmp(word, "-q") == 0 || strcmp(word, "--quiet") == 0) {
-        ctx->quiet = true;
-        return 1;
+    for (o = cli_global_opts; o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            break;
+    if (!o->name)
+        return NULL;
+    if (o->alias_of) {
+        const char *ignored;
+        char full[32];
+
+        snprintf(full, sizeof(full), "--%s", o->alias_of);
+        return cli_global_find(full, &ignored);
     }
-    if (strcmp(word, "--any-owner") == 0) {
-        ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
-        return 1;
-    }
-    if (strcmp(word, "-s") == 0 || strcmp(word, "--socket") == 0) {
-        if (!next) {
-            cli_error("option %s needs a value", word);
-            return -1;
-        }
-        ctx->socket = next;
-        *used_next = true;
-        return 1;
-    }
-    if (strncmp(word, "--socket=", 9) == 0) {
-        ctx->socket = word + strlen("--socket=");
-        return 1;
-    }
-    return 0;
+    return o;
 }
 
-int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
-                   char *const argv[], cli_args *args)
+int cli_global_option(cli_ctx *ctx, int argc, char *const argv[], int i,
+                      const cli_opt **found)
+{
+    const char *value;
+    const cli_opt *o = cli_global_find(argv[i], &value);
+    int used = 1;
+
+    *found = o;
+    if (!o)
+        return 0;
+    if (o->type == CLI_OPT_BOOL && value) {
+        cli_error("option --%s takes no value", o->name);
+        return -1;
+    }
+    if (o->type != CLI_OPT_BOOL && !value) {
+        if (i + 1 >= argc) {
+            cli_error("option %s needs a value (%s)", argv[i], o->arg);
+            return -1;
+        }
+        value = argv[i + 1];
+        used = 2;
+    }
+    if (!strcmp(o->name, "socket"))
+        ctx->socket = value;
+    else if (!strcmp(o->name, "json"))
+        ctx->json = true;
+    else if (!strcmp(o->name, "quiet"))
+        ctx->quiet = true;
+    else if (!strcmp(o->name, "any-owner"))
+        ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
+    /* --help and --version are for the caller to act on. */
+    return used;
+}
+
+/*
+ * How far apart two words are: insertions, deletions, substitutions and
+ * swaps of neighbours (the optimal string alignment distance).
+ */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t d[32][32];
+
+    if (la >= 32 || lb >= 32)
+        return SIZE_MAX;
+    for (i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (i = 1; i <= la; i++)
+        for (j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+bool cli_near(const char *typed, const char *name)
+{
+    /* One slip in a short word, two in a longer one. */
+    size_t most = strlen(name) <= 4 ? 1 : 2;
+
+    return distance(typed, name) <= most;
+}
+
+/* Say what an option that 'cmd' does not have was meant to be. */
+static void unknown_option(const cli_cmd *cmd, bool named, const char *word,
+                           const char *name)
+{
+    char said[96], hint[256] = "";
+    const cli_cmd *c;
+    const cli_opt *o;
+    size_t len = 0;
+
+    if (named)
+        snprintf(said, sizeof(said), "command '%s' doesn't support option",
+                 cmd->name);
+    else
+        snprintf(said, sizeof(said), "unknown option");
+    if (word[1] != '-') {
+        /* -v: a short option in the other case, or the one long option
+         * with that letter. */
+        const char *match = NULL;
+        int n = 0;
+
+        for (o = cli_global_opts; o->name; o++)
+            if (o->alias_of && strlen(o->name) == 1 &&
+                (o->name[0] ^ 0x20) == word[1] && !word[2])
+                len += (size_t)snprintf(hint + len, sizeof(hint) - len,
+                                        "; did you mean -%s (--%s)?", o->name,
+                                        o->alias_of);
+        for (o = cmd->opts; o->name && !len; o++)
+            if (!o->alias_of && o->name[0] == word[1] && !word[2]) {
+                match = o->name;
+                n++;
+            }
+        if (n == 1)
+            snprintf(hint, sizeof(hint), "; did you mean --%s?", match);
+        cli_error("%s %s%s", said, word, hint);
+        return;
+    }
+    /* An option of another command. */
+    for (c = cli_commands; c->name && len < sizeof(hint) / 2; c++)
+        for (o = c->opts; o->name; o++)
+            if (c != cmd && !c->shell_only && !strcmp(o->name, name)) {
+                len += (size_t)snprintf(hint + len, sizeof(hint) - len,
+                                        "%s'%s'", len ? " and " :
+                                        "; it is an option of ", c->name);
+                break;
+            }
+    if (!len) {
+        /* The nearest name among this command's options and the global
+         * ones. */
+        for (o = cmd->opts; o->name && !len; o++)
+            if (cli_near(name, o->name))
+                len = (size_t)snprintf(hint, sizeof(hint),
+                                       "; did you mean --%s?", o->name);
+        for (o = cli_global_opts; o->name && !len; o++)
+            if (strlen(o->name) > 1 && cli_near(name, o->name))
+                len = (size_t)snprintf(hint, sizeof(hint),
+                                       "; did you mean --%s?", o->name);
+    }
+    cli_error("%s --%s%s", said, name, hint);
+}
+
+/*
+ * The one parser.  With 'pt' (completion) it never prints and never
+ * stops at a mistake: it reads what it can and says in *pt what the next
+ * word would be.
+ */
+static int parse(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                 char *const argv[], cli_args *args, cli_partial *pt)
 {
     const char *positional[CLI_MAX_OPTS];
-    int npos = 0, i, slot, nslots = 0, fits;
+    int npos = 0, i, nslots = 0, fits;
     int slots[CLI_MAX_OPTS];
     bool only_positional = false;
 
     memset(args, 0, sizeof(*args));
     args->cmd = cmd;
+    if (pt) {
+        pt->pending = -1;
+        pt->pending_global = NULL;
+        pt->next_slot = -1;
+    }
 
     for (i = 0; i < argc; i++) {
-        const char *w = argv[i];
+        const char *w = argv[i], *gvalue;
         char name[64];
         const char *eq, *value = NULL;
-        const cli_opt *o;
-        bool used_next;
+        const cli_opt *o, *global;
         int idx, g;
 
         if (!only_positional && strcmp(w, "--") == 0) {
@@ -79,43 +233,56 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             continue;
         }
         if (only_positional || w[0] != '-' || w[1] == '\0') {
-            if (npos == CLI_MAX_OPTS) {
+            if (npos < CLI_MAX_OPTS)
+                positional[npos++] = w;
+            else if (!pt) {
                 cli_error("too many arguments");
                 return -1;
             }
-            positional[npos++] = w;
             continue;
         }
 
-        g = global_option(ctx, w, i + 1 < argc ? argv[i + 1] : NULL,
-                          &used_next);
-        if (g < 0)
+        global = cli_global_find(w, &gvalue);
+        if (pt && global && global->type != CLI_OPT_BOOL && !gvalue &&
+            i + 1 == argc) {
+            pt->pending_global = global;
+            break;
+        }
+        if ((g = cli_global_option(ctx, argc, argv, i, &global)) < 0)
             return -1;
+        if (global && !strcmp(global->name, "help")) {
+            args->help = true;
+            continue;
+        }
+        if (global && !strcmp(global->name, "version")) {
+            if (pt)
+                continue;
+            cli_error("--version goes before the command: blockcopy "
+                      "--version");
+            return -1;
+        }
         if (g > 0) {
-            i += used_next;
+            i += g - 1;
             continue;
         }
-        if (w[1] != '-') {
-            cli_error("command '%s' doesn't support option %s", cmd->name, w);
-            return -1;
-        }
-
         eq = strchr(w + 2, '=');
         snprintf(name, sizeof(name), "%.*s",
                  (int)(eq ? eq - (w + 2) : (long)strlen(w + 2)), w + 2);
-        idx = opt_index(cmd, name);
+        idx = w[1] == '-' ? opt_index(cmd, name) : -1;
         if (idx < 0) {
-            cli_error("command '%s' doesn't support option --%s", cmd->name,
-                      name);
+            if (pt)
+                continue;
+            unknown_option(cmd, !ctx->implicit_copy, w,
+                           w[1] == '-' ? name : NULL);
             return -1;
         }
         o = &cmd->opts[idx];
-        if (args->set[idx]) {
+        if (args->set[idx] && !pt) {
             cli_error("option --%s was given more than once", o->name);
             return -1;
         }
         if (o->type == CLI_OPT_BOOL) {
-            if (eq) {
+            if (eq && !pt) {
                 cli_error("option --%s takes no value", o->name);
                 return -1;
             }
@@ -124,6 +291,9 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             value = eq + 1;
         } else if (i + 1 < argc) {
             value = argv[++i];
+        } else if (pt) {
+            pt->pending = idx;
+            break;
         } else {
             cli_error("option --%s needs a value (%s)", o->name,
                       o->arg ? o->arg : "VALUE");
@@ -132,10 +302,13 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
         args->set[idx] = true;
         args->value[idx] = value;
     }
+    if (pt)
+        pt->only_positional = only_positional;
 
     /* Positional words fill the positional options not given by name, in
      * order.  With -s, or in the shell after 'connect', DOMAIN comes from
-     * the context unless there are more words than fit without it. */
+     * the context unless there are more words than fit without it (a word
+     * being completed counts). */
     for (i = 0; i < CLI_MAX_OPTS && cmd->opts[i].name; i++)
         if ((cmd->opts[i].flags & CLI_OPT_POSITIONAL) && !args->set[i])
             slots[nslots++] = i;
@@ -143,7 +316,8 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
     for (i = 0; i < nslots; i++)
         if (cmd->opts[slots[i]].flags & CLI_OPT_DOMAIN)
             fits--;
-    if ((ctx->domain || ctx->socket) && fits < nslots && npos <= fits) {
+    if ((ctx->domain || ctx->socket) && fits < nslots &&
+        npos + (pt && pt->next_word) <= fits) {
         for (i = 0; i < nslots; i++)
             if (cmd->opts[slots[i]].flags & CLI_OPT_DOMAIN) {
                 args->set[slots[i]] = true;
@@ -156,16 +330,20 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
                 break;
             }
     }
-    if (npos > nslots) {
+    if (npos > nslots && !pt && !args->help) {
         cli_error("unexpected argument '%s' for command '%s'",
                   positional[nslots], cmd->name);
         return -1;
     }
-    for (i = 0; i < npos; i++) {
-        slot = slots[i];
-        args->set[slot] = true;
-        args->value[slot] = positional[i];
+    for (i = 0; i < npos && i < nslots; i++) {
+        args->set[slots[i]] = true;
+        args->value[slots[i]] = positional[i];
     }
+    if (pt && npos < nslots)
+        pt->next_slot = slots[npos];
+    /* COMMAND --help needs nothing else. */
+    if (args->help || pt)
+        return 0;
 
     /* -s names the VM for every command that takes one. */
     for (i = 0; cmd->opts[i].name; i++) {
@@ -181,6 +359,18 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
         }
     }
     return 0;
+}
+
+int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                   char *const argv[], cli_args *args)
+{
+    return parse(ctx, cmd, argc, argv, args, NULL);
+}
+
+void cli_parse_partial(cli_ctx *ctx, const cli_cmd *cmd, int argc,
+                       char *const argv[], cli_args *args, cli_partial *pt)
+{
+    parse(ctx, cmd, argc, argv, args, pt);
 }
 
 const char *cli_arg(const cli_args *args, const char *name)
@@ -227,6 +417,35 @@ int cli_arg_size(const cli_args *args, const char *name,
     return 1;
 }
 
+int cli_arg_bandwidth(const cli_args *args, unsigned long long max,
+                      unsigned long long *bw)
+{
+    const char *s = cli_arg(args, "bandwidth"), *unit;
+    int rc = cli_arg_size(args, "bandwidth", max, bw);
+
+    if (rc != 1)
+        return rc;
+    unit = s + strspn(s, "0123456789");
+    /* To whoever sets network limits, "Mb" is megabits; libvirt reads it
+     * as megabytes.  Neither guess is safe. */
+    if (unit[0] && unit[1] == 'b' && !unit[2]) {
+        int n = (int)(unit - s);
+        char u = (char)toupper((unsigned char)unit[0]);
+
+        cli_error("--bandwidth %s is ambiguous (bits or bytes?): write "
+                  "%.*s%cB (bytes, powers of 1000) or %.*s%c (powers of "
+                  "1024)", s, n, s, u, n, s, u);
+        return -1;
+    }
+    /* virsh reads a bare number as MiB/s: a small one is probably that. */
+    if (!*unit && *bw > 0 && *bw < 1024 * 1024 && !cli_flag(args, "bytes")) {
+        cli_error("--bandwidth %s would be %s B/s; did you mean %sM? "
+                  "(--bytes if bytes are meant)", s, s, s);
+        return -1;
+    }
+    return 1;
+}
+
 int cli_arg_int(const cli_args *args, const char *name, int *value)
 {
     const char *s = cli_arg(args, name);
@@ -257,127 +476,4 @@ int cli_arg_timeout(const cli_args *args, int *seconds)
         return -1;
     }
     return rc;
-}
-
-/* ---- shell words --------------------------------------------------- */
-
-void cli_free_words(char **argv)
-{
-    char **p;
-
-    if (!argv)
-        return;
-    for (p = argv; *p; p++)
-        free(*p);
-    free(argv);
-}
-
-int cli_split_words(const char *line, char ***argvp, const char **errmsg)
-{
-    size_t len = strlen(line), n = 0, cap = 8;
-    char **argv = calloc(cap + 1, sizeof(*argv));
-    char *word = malloc(len + 1);
-    const char *p = line;
-
-    *argvp = NULL;
-    *errmsg = NULL;
-    if (!argv || !word)
-        goto oom;
-
-    for (;;) {
-        size_t w = 0;
-        bool have = false;
-
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
-        if (!*p || *p == '#')
-            break;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            have = true;
-            if (*p == '\'') {
-                for (p++; *p && *p != '\''; p++)
-                    word[w++] = *p;
-                if (!*p) {
-                    *errmsg = "unterminated single quote";
-                    goto error;
-                }
-                p++;
-            } else if (*p == '"') {
-                for (p++; *p && *p != '"'; p++) {
-                    /* Inside double quotes a backslash escapes only these. */
-                    if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
-                        p++;
-                    word[w++] = *p;
-                }
-                if (!*p) {
-                    *errmsg = "unterminated double quote";
-                    goto error;
-                }
-                p++;
-            } else if (*p == '\\') {
-                if (!p[1]) {
-                    *errmsg = "backslash at the end of the line";
-                    goto error;
-                }
-                word[w++] = p[1];
-                p += 2;
-            } else {
-                word[w++] = *p++;
-            }
-        }
-        if (!have)
-            break;
-        if (n == cap) {
-            char **grown = realloc(argv, (cap * 2 + 1) * sizeof(*argv));
-
-            if (!grown)
-                goto oom;
-            argv = grown;
-            cap *= 2;
-        }
-        if (!(argv[n] = strndup(word, w)))
-            goto oom;
-        argv[++n] = NULL;
-    }
-    free(word);
-    argv[n] = NULL;
-    *argvp = argv;
-    return (int)n;
-
- oom:
-    *errmsg = "out of memory";
- error:
-    if (argv)
-        argv[n] = NULL;
-    cli_free_words(argv);
-    free(word);
-    return -1;
-}
-
-char *cli_quote_word(const char *word, char quote)
-{
-    char *out = malloc(strlen(word) * 4 + 1), *o = out;
-    const char *p;
-
-    if (!out)
-        return NULL;
-    for (p = word; *p; p++) {
-        if (quote == '\'') {
-            /* A single quote cannot be escaped inside single quotes: close,
-             * escape it, reopen. */
-            if (*p == '\'') {
-                memcpy(o, "'\\''", 4);
-                o += 4;
-                continue;
-            }
-        } else if (quote == '"') {
-            if (*p == '"' || *p == '\\')
-                *o++ = '\\';
-        } else if (strchr(" \t\r\n\\'\"#", *p)) {
-            *o++ = '\\';
-        }
-        *o++ = *p;
-    }
-    *o = '\0';
-    return out;
 }

@@ -113,28 +113,27 @@ static int run_line(cli_ctx *ctx, const char *line)
     unsigned int flags = ctx->conn_opts.flags;
     const char *socket = ctx->socket, *err;
     char **argv = NULL;
-    int argc, i, status;
+    const cli_opt *o = NULL;
+    int argc, i, used = 0, status;
 
     if ((argc = cli_split_words(line, &argv, &err)) < 0) {
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    for (i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            ctx->json = true;
-        else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
-            ctx->quiet = true;
-        else if (!strcmp(argv[i], "--any-owner"))
-            ctx->conn_opts.flags |= BC_DOMAIN_ANY_OWNER;
-        else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) &&
-                 i + 1 < argc)
-            ctx->socket = argv[++i];
-        else if (!strncmp(argv[i], "--socket=", 9))
-            ctx->socket = argv[i] + 9;
-        else
+    /* --help and --version are the commands of those names. */
+    for (i = 0; i < argc; i += used)
+        if ((used = cli_global_option(ctx, argc, argv, i, &o)) <= 0 ||
+            !strcmp(o->name, "help") || !strcmp(o->name, "version"))
             break;
+    if (used < 0) {
+        status = CLI_USAGE;
+    } else if (used > 0) {
+        cli_args none = { .cmd = cli_find_command(o->name) };
+
+        status = none.cmd->run(ctx, &none);
+    } else {
+        status = cli_run_words(ctx, argc - i, argv + i);
     }
-    status = cli_run_words(ctx, argc - i, argv + i);
     fflush(stdout);
     fflush(stderr);
     ctx->json = json;
@@ -150,6 +149,7 @@ static int run_line(cli_ctx *ctx, const char *line)
 static int run_script(cli_ctx *ctx, bool stop_on_error)
 {
     char *line = NULL, *ignored;
+    unsigned long lineno = 0;
     size_t cap = 0;
     ssize_t len;
     int status = CLI_OK, rc;
@@ -158,7 +158,9 @@ static int run_script(cli_ctx *ctx, bool stop_on_error)
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
         ctx->last_signal = 0;
+        cli_set_script_line(++lineno);
         rc = run_line(ctx, line);
+        cli_set_script_line(0);
         /* Nobody watches a script's events: keep none queued. */
         cli_shell_events(ctx, false, &ignored);
         /* A signal that aborted a copy stops the script as well. */

@@ -162,6 +162,9 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
                 fprintf(stderr, ", ETA %d:%02d", (int)eta / 60,
                         (int)eta % 60);
         }
+        if (ev->bandwidth)
+            fprintf(stderr, ", limit %s/s",
+                    cli_human_size((double)ev->bandwidth, rate, sizeof(rate)));
         /* Clear what a longer previous line left behind. */
         fputs("\033[K", stderr);
         fflush(stderr);

@@ -7,9 +7,9 @@ need_qemu
 img_create "$T/src.qcow2" qcow2 64M 8
 vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
 
-expect_exit 0 bc vm1 vda "$T/c.qcow2" --bandwidth 1
+expect_exit 0 bc vm1 vda "$T/c.qcow2" --bandwidth 1 --bytes
 expect_eq "$(cat "$T/out")" "Block Copy started" "stdout"
-expect_grep "is 1 bytes/s" "$T/err"
+[ ! -s "$T/err" ] || fail "--bytes drew a message: $(cat "$T/err")"
 expect_eq "$(qmp vm1 query-block-jobs | jq -r '.[0].speed')" 1 "speed"
 
 unchanged vm1 bc vm1 vda "$T/d.qcow2"
@@ -50,9 +50,12 @@ expect_grep "mutually exclusive" "$T/err"
 unchanged vm1 bc job vm1 vda --abort
 expect_grep "No current block job for vda" "$T/err"
 
-# -s names the monitor: DOMAIN may be left out, or given as a label.
+# -s names the monitor: DOMAIN may be left out, or given if it is that
+# VM; a name that is not the VM's is refused, naming the VM.
 expect_exit 0 bc -s "$(sock vm1)" vda "$T/g.qcow2" --pivot
-expect_exit 0 bc -s "$(sock vm1)" anyname vda "$T/h.qcow2" --pivot
+unchanged vm1 bc -s "$(sock vm1)" anyname vda "$T/h.qcow2" --pivot
+expect_grep "is the monitor of VM 'vm1', not of 'anyname'" "$T/err"
+expect_exit 0 bc -s "$(sock vm1)" vm1 vda "$T/h.qcow2" --pivot
 expect_exit 0 bc --socket "$(sock vm1)" job vda
 expect_eq "$(cat "$T/out")" "No current block job for vda" "job with -s"
 expect_eq "$(disk_file vm1 virtio-disk0)" "$T/h.qcow2" "disk after copies with -s"

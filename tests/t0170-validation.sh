@@ -53,7 +53,8 @@ check "--verbose requires at least one of --timeout, --wait, --pivot, or --finis
 check "--async requires at least one of" vm1 vda "$T/g.qcow2" --async
 check "invalid --timeout '0'" vm1 vda "$T/g.qcow2" --timeout 0
 check "invalid --timeout '1.5'" vm1 vda "$T/g.qcow2" --timeout 1.5
-check "command 'copy' doesn't support option --speed" vm1 vda "$T/g.qcow2" --speed 1
+check "unknown option --speed" vm1 vda "$T/g.qcow2" --speed 1
+check "command 'copy' doesn't support option --speed" copy vm1 vda "$T/g.qcow2" --speed 1
 check "option --bandwidth needs a value" vm1 vda "$T/g.qcow2" --bandwidth
 check "unexpected argument 'extra'" vm1 vda "$T/g.qcow2" extra
 check "command 'copy' requires <disk> option" copy vm1

@@ -37,8 +37,8 @@ qmp vm1 blockdev-add "{\"driver\": \"qcow2\", \"node-name\": \"other-target\",
 qmp vm1 blockdev-mirror '{"job-id": "their-job", "device": "drive1",
     "target": "other-target", "sync": "full", "speed": 1}' >/dev/null
 expect_exit 0 bc jobs vm1
-expect_grep "^vda  *bc-drive0  *mirror  *running  *[0-9]* %  *2.0 MiB/s$" "$T/out"
-expect_grep "^vdb  *their-job  *mirror  *running  *[0-9]* %  *0.0 MiB/s$" "$T/out"
+expect_grep "^vda  *bc-drive0  *mirror  *running  *[0-9]* %  *2 MiB/s$" "$T/out"
+expect_grep "^vdb  *their-job  *mirror  *running  *[0-9]* %  *1 B/s$" "$T/out"
 expect_exit 0 bc --json jobs vm1
 expect_eq "$(jq -r '[.[] | "\(.disk):\(.id)"] | sort | join(" ")' "$T/out")" \
     "vda:bc-drive0 vdb:their-job" "jobs as JSON"

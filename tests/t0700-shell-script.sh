@@ -60,10 +60,10 @@ EOF
 expect_exit 2 bc shell <"$T/bad"
 expect_eq "$(cat "$T/out")" "No current block job for vda" "stdout"
 cat >"$T/expect" <<EOF
-error: no VM named 'nosuchvm': no socket for it in $T/run and no QEMU process with -name nosuchvm
-error: unknown command 'nosuchcmd'; to copy a disk: copy DOMAIN DISK DEST (see 'help')
-error: unterminated single quote
-error: already in the shell
+error: line 1: no VM named 'nosuchvm': no socket for it in $T/run and no QEMU process with -name nosuchvm
+error: line 2: unknown command 'nosuchcmd'; to copy a disk: copy DOMAIN DISK DEST (see 'help')
+error: line 4: unterminated single quote
+error: line 6: already in the shell
 EOF
 diff -u "$T/expect" "$T/err" || fail "stderr of a script with errors"
 

@@ -48,11 +48,11 @@ complete "disks --domain bccomplete" "$VM"
 complete "copy $VM vda --wa" --wait
 complete "copy $VM vda --p" --pivot --print-xml
 complete "job $VM vda --pivot --" --abort --any-owner --async --bandwidth --bytes \
-    --finish --info --json --quiet --raw --socket --synchronous-writes \
+    --finish --help --info --json --quiet --raw --socket --synchronous-writes \
     --timeout --verbose --wait
 complete "copy $VM vda /x --wait " --any-owner --async --bandwidth --blockdev --buf-size \
     --bytes --dest-is-zero --dry-run --finish --format --granularity \
-    --json --pivot --print-xml --quiet --raw --reuse-external --secret-file \
+    --help --json --pivot --print-xml --quiet --raw --reuse-external --secret-file \
     --shallow --socket --synchronous-writes --timeout --tls-dir --tls-hostname \
     --transient-job \
     --verbose --xml

@@ -60,9 +60,9 @@ offers "--pivot" blockcopy job "$name" vda --p
 # Not --domain: the VM is on the line already.
 want=$(blockcopy --json help copy |
     jq -r '.commands[0].options[] | select(.name != "domain" and (.["alias-of"] | not)) | "--" + .name')
-offers "$want --socket --json --quiet --any-owner" blockcopy copy "$name" --
+offers "$want --socket --json --quiet --any-owner --help" blockcopy copy "$name" --
 offers "--format" blockcopy "$name" vda --fo
-offers "--stop-on-error --socket --json --quiet --any-owner" blockcopy shell --
+offers "--stop-on-error --socket --json --quiet --any-owner --help" blockcopy shell --
 offers "--help" blockcopy --he
 offers "--verbose --version" blockcopy --ve
 offers "raw qcow2 qed vmdk vdi vhdx vpc" blockcopy "$name" vda /x --format ""
@@ -91,7 +91,7 @@ offers "$T/run" blockcopy -s "$T/ru"
 
 # Nothing to offer: values that are numbers, words past the last slot.
 offers "" blockcopy "$name" vda /x --bandwidth ""
-offers "--any-owner --json --quiet --socket" blockcopy list ""
+offers "--any-owner --help --json --quiet --socket" blockcopy list ""
 
 # Names are data.  A process that calls itself QEMU, named to run a command
 # when a shell evaluates the name, is offered quoted, and Tab runs nothing:

@@ -58,7 +58,9 @@ static void check_args(const cli_args *args)
         FUZZ_ASSERT(!o->alias_of || !args->set[i]);
         if (o->alias_of)
             continue;
-        FUZZ_ASSERT(!(o->flags & CLI_OPT_REQUIRED) || args->set[i]);
+        /* COMMAND --help needs nothing else. */
+        FUZZ_ASSERT(args->help || !(o->flags & CLI_OPT_REQUIRED) ||
+                    args->set[i]);
         FUZZ_ASSERT(cli_has(args, o->name) == args->set[i]);
         FUZZ_ASSERT(!args->set[i] || cli_arg(args, o->name));
         if (o->type == CLI_OPT_SIZE)
@@ -71,6 +73,7 @@ static void check_args(const cli_args *args)
 static void parse(char **argv, int argc, bool shell)
 {
     const cli_cmd *cmd = argc ? cli_find_command(argv[0]) : NULL;
+    cli_partial pt = { 0 };
     cli_ctx ctx;
     cli_args args;
 
@@ -88,6 +91,20 @@ static void parse(char **argv, int argc, bool shell)
     FUZZ_ASSERT(cmd);
     if (cli_parse_args(&ctx, cmd, argc, argv, &args) == 0)
         check_args(&args);
+    /* Completion reads any line, and points only at real options. */
+    for (pt.next_word = false; ; pt.next_word = true) {
+        int n;
+
+        for (n = 0; cmd->opts[n].name; n++)
+            ;
+        cli_parse_partial(&ctx, cmd, argc, argv, &args, &pt);
+        FUZZ_ASSERT(pt.pending >= -1 && pt.pending < n);
+        FUZZ_ASSERT(pt.next_slot >= -1 && pt.next_slot < n);
+        FUZZ_ASSERT(pt.next_slot < 0 ||
+                    (cmd->opts[pt.next_slot].flags & CLI_OPT_POSITIONAL));
+        if (pt.next_word)
+            break;
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
