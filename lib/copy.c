@@ -365,9 +365,12 @@ static bool is_source_image(const struct copy *c, const struct stat *dst)
     struct stat st;
     char **f;
 
+    /* A device is the same under any of its names. */
     for (f = c->disk.chain; f && *f; f++)
-        if (stat(*f, &st) == 0 && st.st_dev == dst->st_dev &&
-            st.st_ino == dst->st_ino)
+        if (stat(*f, &st) == 0 &&
+            ((st.st_dev == dst->st_dev && st.st_ino == dst->st_ino) ||
+             (S_ISBLK(st.st_mode) && S_ISBLK(dst->st_mode) &&
+              st.st_rdev == dst->st_rdev)))
             return true;
     return false;
 }

@@ -107,6 +107,38 @@ static char *nonempty_dup(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+/*
+ * A copy of QEMU's name for an image: a local file or device as its path.
+ * A node with options of its own (a raw node limited to a size, over a
+ * block device) has a "json:{...}" name; where the protocol node under it
+ * is a local file or device, its path is what the admin knows and types.
+ */
+static char *local_name(const char *name)
+{
+    json_object *root, *o, *file;
+    const char *driver, *path = NULL;
+    char *ret;
+    int depth;
+
+    if (!name || !bc_str_has_prefix(name, "json:") ||
+        !(root = json_tokener_parse(name + 5)))
+        return nonempty_dup(name);
+    for (o = root, depth = 0; o && depth < 8; o = file, depth++) {
+        file = bc_json_get(o, "file");
+        if (json_object_is_type(file, json_type_object))
+            continue;
+        driver = bc_json_str(o, "driver");
+        if (driver && (!strcmp(driver, "file") ||
+                       !strcmp(driver, "host_device") ||
+                       !strcmp(driver, "host_cdrom")))
+            path = bc_json_str(o, "filename");
+        break;
+    }
+    ret = nonempty_dup(path && path[0] == '/' ? path : name);
+    json_object_put(root);
+    return ret;
+}
+
 /* The file names of an image and of its backing images, top first. */
 static char **chain_files(json_object *image)
 {
@@ -121,7 +153,7 @@ static char **chain_files(json_object *image)
     for (i = 0, im = image; i < n; i++, im = bc_json_get(im, "backing-image")) {
         const char *f = bc_json_str(im, "filename");
 
-        if (!(v[i] = strdup(f ? f : ""))) {
+        if (!(v[i] = f && *f ? local_name(f) : strdup(""))) {
             bc_strv_free(v);
             return NULL;
         }
@@ -142,7 +174,7 @@ static int parse_disk(json_object *dev, bc_disk *d, bc_error *err)
     if (ins) {
         d->node = nonempty_dup(bc_json_str(ins, "node-name"));
         d->readonly = bc_json_bool(ins, "ro", false);
-        d->filename = nonempty_dup(bc_json_str(ins, "file"));
+        d->filename = local_name(bc_json_str(ins, "file"));
         d->format = nonempty_dup(bc_json_str(image, "format"));
         if (!d->format)
             d->format = nonempty_dup(bc_json_str(ins, "drv"));

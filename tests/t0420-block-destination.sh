@@ -49,4 +49,21 @@ expect_eq "$(qmp vm1 query-block | jq -r '.[0].inserted.image."virtual-size"')" 
 "$QEMU_IMG" compare -U -q "$T/src.qcow2" "json:{\"driver\": \"raw\", \"size\": 67108864,
     \"file\": {\"driver\": \"host_device\", \"filename\": \"$dev2\"}}" ||
     fail "the copy on $dev2 differs"
+
+# The disk on a device: shown and named by the device's path, however
+# QEMU names the node, and never a copy onto that device under any of
+# its names.
+expect_exit 0 bc disks vm1
+expect_grep "^vda .* $dev2$" "$T/out"
+expect_exit 0 bc job vm1 "$dev2"
+expect_eq "$(cat "$T/out")" "No current block job for $dev2" "the disk by its device"
+unchanged vm1 bc vm1 vda "$dev2" --blockdev --reuse-external --raw
+expect_grep "destination '$dev2' is the disk's own image" "$T/err"
+ln -s "$dev2" "$T/dev2-link"
+unchanged vm1 bc vm1 vda "$T/dev2-link" --blockdev --reuse-external --raw
+expect_grep "destination '$T/dev2-link' is the disk's own image" "$T/err"
+mknod "$T/dev2-node" b "$(stat -c '%t' "$dev2" | xargs printf '%d')" \
+    "$(stat -c '%T' "$dev2" | xargs printf '%d')"
+unchanged vm1 bc vm1 vda "$T/dev2-node" --blockdev --reuse-external --raw
+expect_grep "destination '$T/dev2-node' is the disk's own image" "$T/err"
 exit 0
