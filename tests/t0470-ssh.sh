@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Onto a real ssh server: copies with --pivot and --finish into images
+# QEMU creates over SFTP, the host key taken from <knownHosts> (plain and
+# hashed entries); an existing image is refused without
+# --reuse-external, and never truncated; the disk's own image and an
+# unknown host are refused before anything changes.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+server_start sshd
+# QEMU's ssh driver authenticates through the agent only.
+export SSH_AUTH_SOCK
+
+# ssh_xml FILE IMAGE [KNOWN_HOSTS]
+ssh_xml() {
+    cat >"$1" <<XML
+<disk type='network'>
+  <driver type='qcow2'/>
+  <source protocol='ssh' name='$2'>
+    <host name='$SSH_HOST' port='$SSH_PORT'/>
+    <auth username='$SSH_USER'/>
+    <knownHosts path='${3:-$SSH_KNOWN_HOSTS}'/>
+  </source>
+</disk>
+XML
+}
+
+img_create "$T/src.qcow2" qcow2 64M 4
+vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
+
+# An image that is there already is refused, also in a dry run, and
+# keeps its data: QEMU's creation over SFTP would truncate it.
+img_create "$SSH_DIR/old.qcow2" qcow2 64M 1 0x5a
+sum=$(md5sum <"$SSH_DIR/old.qcow2")
+ssh_xml "$T/old.xml" "$SSH_DIR/old.qcow2"
+unchanged vm1 bc vm1 vda --xml "$T/old.xml" --finish
+expect_err "error: destination 'ssh://$SSH_HOST:$SSH_PORT$SSH_DIR/old.qcow2' already exists; use --reuse-external to copy into it"
+unchanged vm1 bc vm1 vda --xml "$T/old.xml" --dry-run
+expect_grep "already exists; use --reuse-external" "$T/err"
+expect_eq "$(md5sum <"$SSH_DIR/old.qcow2")" "$sum" "the existing image"
+
+# A host the known hosts file does not list is refused.
+: >"$T/empty_known_hosts"
+ssh_xml "$T/unknown.xml" "$SSH_DIR/new.qcow2" "$T/empty_known_hosts"
+unchanged vm1 bc vm1 vda --xml "$T/unknown.xml" --finish
+expect_grep "error: host '\[$SSH_HOST\]:$SSH_PORT' is not in known hosts file '$T/empty_known_hosts'" "$T/err"
+[ -e "$SSH_DIR/new.qcow2" ] && fail "an image was created for an unknown host"
+
+# --finish, the key found through a hashed entry.
+ssh_xml "$T/finish.xml" "$SSH_DIR/finish.qcow2" "$SSH_KNOWN_HOSTS_HASHED"
+expect_exit 0 bc vm1 vda --xml "$T/finish.xml" --finish
+expect_grep "Successfully copied" "$T/out"
+images_equal "$T/src.qcow2" "$SSH_DIR/finish.qcow2"
+expect_eq "$(tool_leftovers vm1)" "" "left after --finish"
+
+# --pivot: the VM runs on the image over ssh.
+ssh_xml "$T/pivot.xml" "$SSH_DIR/pivot.qcow2"
+expect_exit 0 bc vm1 vda --xml "$T/pivot.xml" --pivot
+expect_grep "Successfully pivoted" "$T/out"
+images_equal "$T/src.qcow2" "$SSH_DIR/pivot.qcow2"
+case $(disk_file vm1 virtio-disk0) in
+ssh://*"$SSH_DIR/pivot.qcow2"*) ;;
+*) fail "the VM does not run on the copy: $(disk_file vm1 virtio-disk0)" ;;
+esac
+
+# Its own image now, by the same XML, with or without --reuse-external.
+unchanged vm1 bc vm1 vda --xml "$T/pivot.xml" --finish
+expect_err "error: destination 'ssh://$SSH_HOST:$SSH_PORT$SSH_DIR/pivot.qcow2' is the disk's own image"
+unchanged vm1 bc vm1 vda --xml "$T/pivot.xml" --finish --reuse-external
+expect_grep "is the disk's own image" "$T/err"
+exit 0
