@@ -1094,8 +1094,10 @@ static int add_format_node(struct copy *c, bc_error *err)
     bool dry = bc_conn_is_dry_run(c->conn);
     unsigned long long have = 0, want = c->disk.virtual_size;
 
-    /* A reused raw destination may be larger (a block device usually
-     * is): the guest must still see exactly its own disk size. */
+    /* A reused raw destination of fixed size may be larger (a block
+     * device, an iSCSI LUN or an NBD export usually is): the guest must
+     * still see exactly its own disk size, so the raw node is limited to
+     * it.  A larger file is refused: it was meant for another disk. */
     if (reuse && raw && !dry) {
         if (!(have = node_size(c, c->proto_node, err)) && bc_error_isset(err))
             goto error;
@@ -1105,7 +1107,7 @@ static int add_format_node(struct copy *c, bc_error *err)
                          c->dest_name, have, want);
             goto error;
         }
-        if (have > want && c->dest.type != BC_DEST_BLOCK) {
+        if (have > want && c->dest.type == BC_DEST_FILE) {
             bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' is %llu "
                          "bytes, but the disk is %llu bytes", c->dest_name,
                          have, want);
