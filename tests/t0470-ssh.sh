@@ -45,6 +45,15 @@ unchanged vm1 bc vm1 vda --xml "$T/unknown.xml" --finish
 expect_grep "error: host '\[$SSH_HOST\]:$SSH_PORT' is not in known hosts file '$T/empty_known_hosts'" "$T/err"
 [ -e "$SSH_DIR/new.qcow2" ] && fail "an image was created for an unknown host"
 
+# A dry run shows the creation over SFTP, with the host key's hash.
+ssh_xml "$T/new.xml" "$SSH_DIR/new.qcow2"
+expect_exit 0 bc vm1 vda --xml "$T/new.xml" --dry-run
+hash=$(cut -d' ' -f3 "$SSH_KNOWN_HOSTS" | base64 -d | sha256sum | cut -d' ' -f1)
+expect_eq "$(jq -c 'select(.execute == "blockdev-create") | .arguments.options' "$T/out" | head -1)" \
+    "{\"driver\":\"ssh\",\"location\":{\"user\":\"$SSH_USER\",\"server\":{\"host\":\"$SSH_HOST\",\"port\":\"$SSH_PORT\"},\"path\":\"$SSH_DIR/new.qcow2\",\"host-key-check\":{\"mode\":\"hash\",\"type\":\"sha256\",\"hash\":\"$hash\"}},\"size\":0}" \
+    "ssh creation"
+[ -e "$SSH_DIR/new.qcow2" ] && fail "a dry run created the image"
+
 # --finish, the key found through a hashed entry.
 ssh_xml "$T/finish.xml" "$SSH_DIR/finish.qcow2" "$SSH_KNOWN_HOSTS_HASHED"
 expect_exit 0 bc vm1 vda --xml "$T/finish.xml" --finish
