@@ -492,7 +492,9 @@ static int probe_network_dest(struct copy *c, bc_error *err)
 
     if (!c->create || !missing)
         return 0;
-    snprintf(node, sizeof(node), "bc-%s-probe", c->disk.token);
+    /* Its own name: a probe that a killed run left is no obstacle. */
+    snprintf(node, sizeof(node), "bc-%s-p%ld", c->disk.token,
+             (long)getpid());
     if (!(opts = bc_dest_protocol_options(&c->dest, node, NULL, NULL, err)))
         return -1;
     bc_json_add_bool(opts, "read-only", true);
