@@ -502,10 +502,9 @@ static int probe_network_dest(struct copy *c, bc_error *err)
     rc = bc_qmp_execute(c->conn->qmp, "blockdev-add", opts, NULL, &tmp);
     json_object_put(opts);
     if (rc == 0 || tmp.code != BC_ERR_QMP) {
-        bc_error_init(&tmp);
-        bc_qmp_execute(c->conn->qmp, "blockdev-del",
-                       bc_json_add_str(json_object_new_object(), "node-name",
-                                       node), NULL, &tmp);
+        opts = bc_json_add_str(json_object_new_object(), "node-name", node);
+        bc_qmp_execute(c->conn->qmp, "blockdev-del", opts, NULL, NULL);
+        json_object_put(opts);
     }
     if (rc == 0)
         return bc_set_error(err, BC_ERR_INVALID_ARG,
@@ -513,7 +512,7 @@ static int probe_network_dest(struct copy *c, bc_error *err)
                             "--reuse-external to copy into it", c->dest_name);
     if (tmp.code == BC_ERR_QMP && strstr(tmp.message, missing))
         return 0;
-    return bc_set_error(err, tmp.code == BC_ERR_QMP ? BC_ERR_QMP : tmp.code,
+    return bc_set_error(err, tmp.code,
                         "cannot tell whether destination '%s' exists: %s",
                         c->dest_name, tmp.message);
 }
