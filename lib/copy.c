@@ -527,8 +527,8 @@ static int check_network_dest(struct copy *c, bc_error *err)
         c->saved_timeout_ms = bc_qmp_command_timeout(q);
         bc_qmp_set_timeouts(q, 0, 0, bc_dest_slow_ms(&c->dest));
     }
-    if (bc_dest_find_host_key(&c->dest, err) < 0 ||
-        check_network_self(c, err) < 0)
+    if (check_network_self(c, err) < 0 ||
+        bc_dest_find_host_key(&c->dest, err) < 0)
         return -1;
     return probe_network_dest(c, err);
 }
