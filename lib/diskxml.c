@@ -47,6 +47,10 @@ struct protocol {
     /* Fill 'o' (whose "driver" is set) with the protocol's options. */
     int (*options)(const bc_dest *dest, const char *secret_id,
                    const char *tls_creds, json_object *o, bc_error *err);
+    /* Which of QEMU's options, joined by '/', name the image on its
+     * server, as <source name=> does: how two names of one image are
+     * told to be the same. */
+    const char *name_keys;
 };
 
 static const struct protocol *find_protocol(const char *name);
@@ -926,18 +930,34 @@ char *bc_dest_xml_canonical(const char *xml, bc_error *err)
 /* ---- the protocols ------------------------------------------------- */
 
 static const struct protocol protocols[] = {
-    /* name      port     write  create tls    secret              missing                    slow_ms  options */
-    { "nbd",     "10809", true,  false, true,  BC_SECRET_NONE,     NULL,                        0,     nbd_options },
-    { "rbd",     "6789",  true,  true,  false, BC_SECRET_BASE64,   NULL,                        0,     rbd_options },
-    { "gluster", "24007", true,  true,  false, BC_SECRET_NONE,     "No such file or directory", 20000, gluster_options },
-    { "iscsi",   "3260",  true,  false, false, BC_SECRET_RAW,      NULL,                        0,     iscsi_options },
-    { "ssh",     "22",    true,  true,  false, BC_SECRET_NONE,     "sftp error code: 2)",       0,     ssh_options },
-    { "nfs",     NULL,    true,  true,  false, BC_SECRET_NONE,     "NFS3ERR_NOENT",             0,     nfs_options },
-    { "http",    "80",    false, false, false, BC_SECRET_NONE,     NULL,                        0,     NULL },
-    { "https",   "443",   false, false, false, BC_SECRET_NONE,     NULL,                        0,     NULL },
-    { "ftp",     "21",    false, false, false, BC_SECRET_NONE,     NULL,                        0,     NULL },
-    { "ftps",    "990",   false, false, false, BC_SECRET_NONE,     NULL,                        0,     NULL },
-    { "tftp",    "69",    false, false, false, BC_SECRET_NONE,     NULL,                        0,     NULL },
+    { .name = "nbd", .port = "10809", .writable = true, .tls = true,
+      .options = nbd_options, .name_keys = "export" },
+    /* Creating an image that exists fails with EEXIST. */
+    { .name = "rbd", .port = "6789", .writable = true, .can_create = true,
+      .secret = BC_SECRET_BASE64,
+      .options = rbd_options, .name_keys = "pool/image" },
+    { .name = "gluster", .port = "24007", .writable = true,
+      .can_create = true, .missing = "No such file or directory",
+      .slow_ms = 20000,
+      .options = gluster_options, .name_keys = "volume/path" },
+    /* LUNs are made on the target, never by QEMU. */
+    { .name = "iscsi", .port = "3260", .writable = true,
+      .secret = BC_SECRET_RAW,
+      .options = iscsi_options, .name_keys = "target/lun" },
+    /* SSH_FX_NO_SUCH_FILE is SFTP's error code 2. */
+    { .name = "ssh", .port = "22", .writable = true, .can_create = true,
+      .missing = "sftp error code: 2)",
+      .options = ssh_options, .name_keys = "path" },
+    /* libnfs asks the portmapper: there is no port to give. */
+    { .name = "nfs", .writable = true, .can_create = true,
+      .missing = "NFS3ERR_NOENT",
+      .options = nfs_options, .name_keys = "path" },
+    /* Read-only in QEMU: refused as destinations. */
+    { .name = "http", .port = "80" },
+    { .name = "https", .port = "443" },
+    { .name = "ftp", .port = "21" },
+    { .name = "ftps", .port = "990" },
+    { .name = "tftp", .port = "69" },
 };
 
 static const struct protocol *find_protocol(const char *name)
@@ -1033,11 +1053,28 @@ static const char *opt(json_object *o, const char *key)
     return NULL;
 }
 
+/* The values of 'keys' ("volume/path") in 'o', joined by '/'. */
+static char *json_name(json_object *o, const char *keys)
+{
+    char *name = strdup(""), *key = strdup(keys), *k, *save = NULL, *n;
+
+    for (k = strtok_r(key, "/", &save); k && name;
+         k = strtok_r(NULL, "/", &save)) {
+        if (asprintf(&n, "%s%s%s", name, *name ? "/" : "",
+                     opt(o, k) ? opt(o, k) : "") < 0)
+            n = NULL;
+        free(name);
+        name = n;
+    }
+    free(key);
+    return name;
+}
+
 static char *json_location(const char *text)
 {
     json_object *root = json_tokener_parse(text), *o = root, *srv, *f;
-    const char *drv, *host, *port, *path, *vol;
-    char key[64], *full = NULL, *loc = NULL;
+    const char *drv, *host, *port, *portal;
+    char key[64], *full = NULL, *name = NULL, *loc = NULL;
 
     /* Down from the format layers to the protocol node. */
     while ((drv = opt(o, "driver")) && !find_protocol(drv) &&
@@ -1061,18 +1098,23 @@ static char *json_location(const char *text)
                  opt(o, "server.0.host") ? ".0" : "");
         port = opt(o, key);
     }
-    path = opt(o, "path");
-    if (!strcmp(drv, "gluster") && (vol = opt(o, "volume")) && path &&
-        asprintf(&full, "%s/%s", vol, path) >= 0)
-        path = full;
-    else if (!strcmp(drv, "rbd") && opt(o, "pool") && opt(o, "image") &&
-             asprintf(&full, "%s/%s", opt(o, "pool"), opt(o, "image")) >= 0)
-        path = full;
-    else if (!strcmp(drv, "nbd"))
-        path = opt(o, "export") ? opt(o, "export") : "";
-    loc = location(drv, host, port, path);
+    /* iscsi names its server "portal": "host:port" or "[v6]:port". */
+    if (!host && (portal = opt(o, "portal")) &&
+        (full = strdup(portal[0] == '[' ? portal + 1 : portal))) {
+        char *colon = strrchr(full, ':');
+
+        if (colon && (portal[0] != '[' || colon[-1] == ']')) {
+            *colon = '\0';
+            port = portal + (colon + 1 - full) + (portal[0] == '[');
+            colon[portal[0] == '[' ? -1 : 0] = '\0';
+        }
+        host = full;
+    }
+    if ((name = json_name(o, find_protocol(drv)->name_keys)))
+        loc = location(drv, host, port, name);
 
  out:
+    free(name);
     free(full);
     json_object_put(root);
     return loc;
@@ -1081,7 +1123,7 @@ static char *json_location(const char *text)
 /* "scheme[+transport]://[user@]host[:port]/path[?query]" */
 static char *url_location(const char *url)
 {
-    const char *sep = strstr(url, "://"), *h, *end, *colon;
+    const char *sep = strstr(url, "://"), *h, *end, *colon, *sock;
     char proto[32], *host = NULL, *port = NULL, *path = NULL, *loc = NULL;
     size_t n;
 
@@ -1099,6 +1141,11 @@ static char *url_location(const char *url)
                    (colon ? colon : end) - h - (h[0] == '[' ? 2 : 0));
     port = colon ? strndup(colon + 1, end - colon - 1) : NULL;
     path = strndup(end, strcspn(end, "?"));
+    /* "nbd+unix:///export?socket=PATH": the socket is the host. */
+    if ((sock = strstr(end, "?socket=")) || (sock = strstr(end, "&socket="))) {
+        free(host);
+        host = strndup(sock + 8, strcspn(sock + 8, "&"));
+    }
     if (host && path)
         loc = location(proto, host, port, path);
     free(host);

@@ -160,6 +160,54 @@ START_TEST(test_known_hosts)
 }
 END_TEST
 
+/* <knownHosts> is for ssh only, with an absolute path; the key found
+ * reaches QEMU as a sha256 host-key-check. */
+START_TEST(test_known_hosts_xml)
+{
+    static const char *const bad[][2] = {
+        { "<disk type='network'><source protocol='nbd' name='e'><host "
+          "name='h'/><knownHosts path='/k'/></source></disk>",
+          "line 1: <knownHosts> is for protocol 'ssh', not 'nbd'" },
+        { "<disk type='network'><source protocol='ssh' name='/a'><host "
+          "name='h'/><knownHosts path='k'/></source></disk>",
+          "<knownHosts> needs a path attribute with an absolute path" },
+        { "<disk type='network'><source protocol='ssh' name='/a'><host "
+          "name='h'/><knownHosts/></source></disk>",
+          "<knownHosts> needs a path attribute with an absolute path" },
+    };
+    const char *xml = "<disk type='network'><source protocol='ssh' "
+                      "name='/a'><host name='h'/><knownHosts path='/k'/>"
+                      "</source></disk>";
+    bc_dest d;
+    bc_error err;
+    json_object *o;
+    char *canon;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bc_error_init(&err);
+        ck_assert_int_eq(bc_dest_parse(bad[i][0], strlen(bad[i][0]), &d,
+                                       &err), -1);
+        ck_assert_msg(strstr(err.message, bad[i][1]), "%s", err.message);
+    }
+    bc_error_init(&err);
+    ck_assert_int_eq(bc_dest_parse(xml, strlen(xml), &d, &err), 0);
+    ck_assert_str_eq(d.known_hosts, "/k");
+    canon = bc_dest_format(&d, &err);
+    ck_assert_msg(strstr(canon, "<knownHosts path=\"/k\"/>"), "%s", canon);
+    free(canon);
+    d.host_key_sha256 = strdup("00ff");
+    o = bc_dest_protocol_options(&d, "n", NULL, NULL, &err);
+    ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                     "{\"node-name\":\"n\",\"driver\":\"ssh\",\"server\":"
+                     "{\"host\":\"h\",\"port\":\"22\"},\"path\":\"\\/a\","
+                     "\"host-key-check\":{\"mode\":\"hash\",\"type\":"
+                     "\"sha256\",\"hash\":\"00ff\"}}");
+    json_object_put(o);
+    bc_dest_clear(&d);
+}
+END_TEST
+
 START_TEST(test_locations)
 {
     static const char *const same[][2] = {
@@ -173,6 +221,17 @@ START_TEST(test_locations)
           "\"dir/a.img\",\"server.0.host\":\"h1\",\"server.0.type\":"
           "\"inet\"}", "gluster://h1:24007/vol/dir/a.img" },
         { "nfs://h1/exp/a.img?uid=0", "nfs://h1:/exp/a.img" },
+        { "json:{\"driver\":\"iscsi\",\"portal\":\"[::1]:3260\","
+          "\"target\":\"iqn.x\",\"lun\":1,\"transport\":\"tcp\"}",
+          "iscsi://[::1]/iqn.x/1" },
+        { "json:{\"driver\":\"iscsi\",\"portal\":\"h1:3261\","
+          "\"target\":\"iqn.x\",\"lun\":1}", "iscsi://h1:3261/iqn.x/1" },
+        { "json:{\"driver\":\"raw\",\"file\":{\"driver\":\"rbd\","
+          "\"pool\":\"p\",\"image\":\"i\",\"server\":[{\"host\":\"m1\","
+          "\"port\":\"6789\"}]}}", "rbd://m1/p/i" },
+        { "json:{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+          "\"path\":\"/run/s\"},\"export\":\"e\"}",
+          "nbd+unix:///e?socket=/run/s" },
         { "iscsi://[::1]:3260/iqn.x/1", "iscsi://[::1]/iqn.x/1" },
     };
     size_t i;
@@ -185,6 +244,37 @@ START_TEST(test_locations)
                       a ? a : "NULL", b ? b : "NULL");
         free(a);
         free(b);
+    }
+    /* The destination's own spelling matches QEMU's. */
+    {
+        static const char *const xml[][2] = {
+            { "<disk type='network'><source protocol='ssh' name='/srv/a'>"
+              "<host name='h1' port='2222'/></source></disk>",
+              "ssh://root@h1:2222/srv/a" },
+            { "<disk type='network'><source protocol='gluster' "
+              "name='vol/a.img'><host name='h1'/></source></disk>",
+              "gluster+tcp://h1:24007/vol/a.img" },
+            { "<disk type='network'><source protocol='nbd' name='e'><host "
+              "transport='unix' socket='/run/s'/></source></disk>",
+              "nbd+unix:///e?socket=/run/s" },
+        };
+
+        for (i = 0; i < sizeof(xml) / sizeof(xml[0]); i++) {
+            bc_dest d;
+            bc_error err;
+            char *a, *b;
+
+            bc_error_init(&err);
+            ck_assert_int_eq(bc_dest_parse(xml[i][0], strlen(xml[i][0]), &d,
+                                           &err), 0);
+            a = bc_dest_location(&d);
+            b = bc_location_of_filename(xml[i][1]);
+            ck_assert_msg(a && b && !strcmp(a, b), "%s: %s != %s", xml[i][1],
+                          a ? a : "NULL", b ? b : "NULL");
+            free(a);
+            free(b);
+            bc_dest_clear(&d);
+        }
     }
     ck_assert_ptr_null(bc_location_of_filename("/var/lib/a.qcow2"));
     ck_assert_ptr_null(bc_location_of_filename("json:{\"driver\":\"file\"}"));
@@ -200,6 +290,7 @@ Suite *codec_suite(void)
     tcase_add_test(tc, test_base64);
     tcase_add_test(tc, test_digests);
     tcase_add_test(tc, test_known_hosts);
+    tcase_add_test(tc, test_known_hosts_xml);
     tcase_add_test(tc, test_locations);
     suite_add_tcase(s, tc);
     return s;
