@@ -76,6 +76,8 @@ unchanged vm1 bc vm1 vda --xml "$T/pivot.xml" --finish
 expect_err "error: destination 'ssh://$SSH_HOST:$SSH_PORT$SSH_DIR/pivot.qcow2' is the disk's own image"
 unchanged vm1 bc vm1 vda --xml "$T/pivot.xml" --finish --reuse-external
 expect_grep "is the disk's own image" "$T/err"
+unchanged vm1 bc vm1 vda --xml "$T/pivot.xml" --dry-run
+expect_grep "is the disk's own image" "$T/err"
 
 # A VM started on an image over ssh (as a -blockdev, which QEMU names as
 # a URL without the user), copied onto that very image: refused.
