@@ -80,13 +80,12 @@ unchanged vm1 bc vm1 vda --xml "$T/pivot.xml" --dry-run
 expect_grep "is the disk's own image" "$T/err"
 
 # A VM started on an image over ssh (as a -blockdev, which QEMU names as
-# a URL without the user), copied onto that very image: refused.
+# a URL), copied onto that very image: refused.
 hash=$(cut -d' ' -f3 "$SSH_KNOWN_HOSTS" | base64 -d | sha256sum | cut -d' ' -f1)
 cp "$T/src.qcow2" "$SSH_DIR/vm2.qcow2"
-vm_start vm2 -blockdev "{\"driver\":\"qcow2\",\"node-name\":\"disk2\",\"file\":{\"driver\":\"ssh\",\"server\":{\"host\":\"localhost\",\"port\":\"$SSH_PORT\"},\"path\":\"$SSH_DIR/vm2.qcow2\",\"host-key-check\":{\"mode\":\"hash\",\"type\":\"sha256\",\"hash\":\"$hash\"}}}" \
+vm_start vm2 -blockdev "{\"driver\":\"qcow2\",\"node-name\":\"disk2\",\"file\":{\"driver\":\"ssh\",\"server\":{\"host\":\"$SSH_HOST\",\"port\":\"$SSH_PORT\"},\"path\":\"$SSH_DIR/vm2.qcow2\",\"host-key-check\":{\"mode\":\"hash\",\"type\":\"sha256\",\"hash\":\"$hash\"}}}" \
     -device virtio-blk-pci,drive=disk2,id=virtio-disk0
-sed "s/name='$SSH_HOST'/name='localhost'/" "$T/pivot.xml" >"$T/vm2.xml"
-sed -i "s|pivot.qcow2|vm2.qcow2|" "$T/vm2.xml"
+sed "s|pivot.qcow2|vm2.qcow2|" "$T/pivot.xml" >"$T/vm2.xml"
 unchanged vm2 bc vm2 vda --xml "$T/vm2.xml" --finish --reuse-external
 expect_grep "is the disk's own image" "$T/err"
 exit 0
