@@ -3,7 +3,8 @@
 # QEMU creates over SFTP, the host key taken from <knownHosts> (plain and
 # hashed entries); an existing image is refused without
 # --reuse-external, and never truncated; the disk's own image and an
-# unknown host are refused before anything changes.
+# unknown host or one of another key are refused before anything
+# changes.
 . "$(dirname "$0")/lib.sh"
 need_qemu
 server_start sshd
@@ -44,6 +45,15 @@ ssh_xml "$T/unknown.xml" "$SSH_DIR/new.qcow2" "$T/empty_known_hosts"
 unchanged vm1 bc vm1 vda --xml "$T/unknown.xml" --finish
 expect_grep "error: host '\[$SSH_HOST\]:$SSH_PORT' is not in known hosts file '$T/empty_known_hosts'" "$T/err"
 [ -e "$SSH_DIR/new.qcow2" ] && fail "an image was created for an unknown host"
+
+# A host whose key is not the one the file holds: QEMU's refusal, before
+# anything changes.
+ssh-keygen -q -t ed25519 -N '' -f "$T/other_key"
+echo "[$SSH_HOST]:$SSH_PORT $(cut -d' ' -f1-2 "$T/other_key.pub")" >"$T/wrong_known_hosts"
+ssh_xml "$T/wrong.xml" "$SSH_DIR/new.qcow2" "$T/wrong_known_hosts"
+unchanged --exit 1 vm1 bc vm1 vda --xml "$T/wrong.xml" --finish
+expect_grep "cannot tell whether destination 'ssh://$SSH_HOST:$SSH_PORT$SSH_DIR/new.qcow2' exists: .*does not match" "$T/err"
+[ -e "$SSH_DIR/new.qcow2" ] && fail "an image was created on a host of another key"
 
 # A dry run shows the creation over SFTP, with the host key's hash.
 ssh_xml "$T/new.xml" "$SSH_DIR/new.qcow2"
