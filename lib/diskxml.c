@@ -1056,7 +1056,18 @@ static const char *opt(json_object *o, const char *key)
 /* The values of 'keys' ("volume/path") in 'o', joined by '/'. */
 static char *json_name(json_object *o, const char *keys)
 {
-    char *name = strdup(""), *key = strdup(keys), *k, *save = NULL, *n;
+    char *name, *key, *k, *save = NULL, *n;
+
+    /* A read-only protocol is never a destination. */
+    if (!keys)
+        return NULL;
+    name = strdup("");
+    key = strdup(keys);
+    if (!name || !key) {
+        free(name);
+        free(key);
+        return NULL;
+    }
 
     for (k = strtok_r(key, "/", &save); k && name;
          k = strtok_r(NULL, "/", &save)) {
@@ -1099,16 +1110,19 @@ static char *json_location(const char *text)
         port = opt(o, key);
     }
     /* iscsi names its server "portal": "host:port" or "[v6]:port". */
-    if (!host && (portal = opt(o, "portal")) &&
-        (full = strdup(portal[0] == '[' ? portal + 1 : portal))) {
-        char *colon = strrchr(full, ':');
+    if (!host && (portal = opt(o, "portal")) && (full = strdup(portal))) {
+        char *colon;
 
-        if (colon && (portal[0] != '[' || colon[-1] == ']')) {
-            *colon = '\0';
-            port = portal + (colon + 1 - full) + (portal[0] == '[');
-            colon[portal[0] == '[' ? -1 : 0] = '\0';
-        }
         host = full;
+        if (full[0] == '[' && (colon = strchr(full, ']'))) {
+            host = full + 1;
+            *colon++ = '\0';
+            if (*colon == ':')
+                port = portal + (colon + 1 - full);
+        } else if ((colon = strrchr(full, ':'))) {
+            *colon = '\0';
+            port = portal + (colon + 1 - full);
+        }
     }
     if ((name = json_name(o, find_protocol(drv)->name_keys)))
         loc = location(drv, host, port, name);
