@@ -1415,8 +1415,6 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
                      c.dest_name);
         goto out;
     }
-    if (c.dest.type == BC_DEST_NETWORK && check_network_dest(&c, err) < 0)
-        goto out;
     if (bc_dest_needs_secret(&c.dest) && !c.secret_file) {
         bc_set_error(err, BC_ERR_INVALID_ARG,
                      "destination '%s' authenticates as '%s': give the file "
@@ -1427,6 +1425,9 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
     if (bc_dest_needs_secret(&c.dest) && read_secret(&c, err) < 0)
         goto out;
     if (choose_format(&c, err) < 0)
+        goto out;
+    /* Last, as it asks the server. */
+    if (c.dest.type == BC_DEST_NETWORK && check_network_dest(&c, err) < 0)
         goto out;
     if ((flags & BC_BLOCK_COPY_TARGET_ZEROED) &&
         bc_conn_need_feature(conn, BC_FEATURE_TARGET_IS_ZERO,
