@@ -452,14 +452,21 @@ static int check_local_dest(struct copy *c, bc_error *err)
 
 /*
  * A network destination that names an image of the disk's own chain,
- * as QEMU reports their file names: a copy onto itself would overwrite
- * the disk it reads, and creating it would truncate it first.
+ * as QEMU reports their file names, or as a file of this machine: a
+ * copy onto itself would overwrite the disk it reads, and creating it
+ * would truncate it first.
  */
 static int check_network_self(struct copy *c, bc_error *err)
 {
+    const char *local = bc_dest_local_path(&c->dest);
     char *dst = bc_dest_location(&c->dest), *src;
+    struct stat st;
     char **f;
     bool same = false;
+
+    /* Over ssh to this machine, the path names a file here too. */
+    if (local && stat(local, &st) == 0)
+        same = is_source_image(c, &st);
 
     for (f = c->disk.chain; dst && f && *f && !same; f++) {
         src = bc_location_of_filename(*f);

@@ -35,6 +35,8 @@ struct protocol {
     bool writable;              /* QEMU can write to it */
     bool can_create;            /* blockdev-create works over it */
     bool tls;                   /* the connection can use TLS */
+    bool server_path;           /* <source name=> is a path in the
+                                   server's file system */
     bc_dest_secret secret;      /* what <auth>'s secret file holds */
     /* QEMU's words when the image to open does not exist: the existence
      * probe before a creation looks for them.  NULL: not probed, as the
@@ -946,7 +948,7 @@ static const struct protocol protocols[] = {
       .options = iscsi_options, .name_keys = "target/lun" },
     /* SSH_FX_NO_SUCH_FILE is SFTP's error code 2. */
     { .name = "ssh", .port = "22", .writable = true, .can_create = true,
-      .missing = "sftp error code: 2)",
+      .server_path = true, .missing = "sftp error code: 2)",
       .options = ssh_options, .name_keys = "path" },
     /* libnfs asks the portmapper: there is no port to give. */
     { .name = "nfs", .writable = true, .can_create = true,
@@ -996,6 +998,20 @@ bc_dest_secret bc_dest_secret_kind(const bc_dest *dest)
 bool bc_dest_can_use_tls(const bc_dest *dest)
 {
     return dest_protocol(dest) && dest_protocol(dest)->tls;
+}
+
+const char *bc_dest_local_path(const bc_dest *dest)
+{
+    static const char *const loopback[] = {
+        "localhost", "127.0.0.1", "::1", "localhost6", NULL
+    };
+    const bc_dest_host *h = dest->nhosts ? &dest->hosts[0] : NULL;
+
+    if (!dest_protocol(dest) || !dest_protocol(dest)->server_path || !h ||
+        host_is_unix(h) || !h->name || !in_list(loopback, h->name) ||
+        !dest->name || dest->name[0] != '/')
+        return NULL;
+    return dest->name;
 }
 
 const char *bc_dest_missing_words(const bc_dest *dest)

@@ -106,6 +106,10 @@ bool bc_dest_can_create(const bc_dest *dest);
  * none). */
 bc_dest_secret bc_dest_secret_kind(const bc_dest *dest);
 
+/* For a destination on this very machine (ssh to a loopback address),
+ * the path of its image here; else NULL. */
+const char *bc_dest_local_path(const bc_dest *dest);
+
 /* QEMU's words in the error of opening an image that does not exist on
  * this destination's protocol, or NULL when a creation there is not
  * probed for an existing image first. */

@@ -2,9 +2,9 @@
 # Onto a real ssh server: copies with --pivot and --finish into images
 # QEMU creates over SFTP, the host key taken from <knownHosts> (plain and
 # hashed entries); an existing image is refused without
-# --reuse-external, and never truncated; the disk's own image and an
-# unknown host or one of another key are refused before anything
-# changes.
+# --reuse-external, and never truncated; the disk's own image (over ssh,
+# or a file of this machine reached over ssh) and an unknown host or one
+# of another key are refused before anything changes.
 . "$(dirname "$0")/lib.sh"
 need_qemu
 server_start sshd
@@ -98,4 +98,13 @@ vm_start vm2 -blockdev "{\"driver\":\"qcow2\",\"node-name\":\"disk2\",\"file\":{
 sed "s|pivot.qcow2|vm2.qcow2|" "$T/pivot.xml" >"$T/vm2.xml"
 unchanged vm2 bc vm2 vda --xml "$T/vm2.xml" --finish --reuse-external
 expect_grep "is the disk's own image" "$T/err"
+
+# A VM whose disk is a file of this machine, given as ssh to a loopback
+# address: the same file, refused even with --reuse-external (a mirror
+# onto itself would corrupt it).
+cp "$T/src.qcow2" "$SSH_DIR/vm3.qcow2"
+vm_start vm3 $(drive_args "$SSH_DIR/vm3.qcow2" qcow2 drive0)
+sed "s|pivot.qcow2|vm3.qcow2|" "$T/pivot.xml" >"$T/vm3.xml"
+unchanged vm3 bc vm3 vda --xml "$T/vm3.xml" --finish --reuse-external
+expect_err "error: destination 'ssh://$SSH_HOST:$SSH_PORT$SSH_DIR/vm3.qcow2' is the disk's own image"
 exit 0

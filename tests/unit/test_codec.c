@@ -193,6 +193,7 @@ START_TEST(test_known_hosts_xml)
     bc_error_init(&err);
     ck_assert_int_eq(bc_dest_parse(xml, strlen(xml), &d, &err), 0);
     ck_assert_str_eq(d.known_hosts, "/k");
+    ck_assert_ptr_null(bc_dest_local_path(&d));
     canon = bc_dest_format(&d, &err);
     ck_assert_msg(strstr(canon, "<knownHosts path=\"/k\"/>"), "%s", canon);
     free(canon);
@@ -204,6 +205,18 @@ START_TEST(test_known_hosts_xml)
                      "\"host-key-check\":{\"mode\":\"hash\",\"type\":"
                      "\"sha256\",\"hash\":\"00ff\"}}");
     json_object_put(o);
+    bc_dest_clear(&d);
+
+    /* Over ssh to a loopback address the path is one of this machine. */
+    xml = "<disk type='network'><source protocol='ssh' name='/srv/a'>"
+          "<host name='127.0.0.1' port='2222'/></source></disk>";
+    ck_assert_int_eq(bc_dest_parse(xml, strlen(xml), &d, &err), 0);
+    ck_assert_str_eq(bc_dest_local_path(&d), "/srv/a");
+    bc_dest_clear(&d);
+    xml = "<disk type='network'><source protocol='nfs' name='/srv/a'>"
+          "<host name='127.0.0.1'/></source></disk>";
+    ck_assert_int_eq(bc_dest_parse(xml, strlen(xml), &d, &err), 0);
+    ck_assert_ptr_null(bc_dest_local_path(&d));
     bc_dest_clear(&d);
 }
 END_TEST
