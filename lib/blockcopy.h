@@ -438,8 +438,10 @@ BC_EXPORT void bc_disks_free(bc_disk_info *disks, size_t ndisks);
 #define BC_BLOCK_COPY_GRANULARITY "granularity"  /* uint, bytes */
 #define BC_BLOCK_COPY_BUF_SIZE "buf-size"        /* ullong, bytes */
 /* string: a file holding the key or password for the destination's
- * <auth username=> (rbd, iscsi).  QEMU reads it; the secret itself never
- * passes through the library. */
+ * <auth username=> (rbd: the base64 key 'ceph auth get-key' prints;
+ * iscsi: the CHAP password), a newline at its end not counted.  The
+ * library reads it and hands the secret to QEMU through the monitor; it
+ * never appears in a message. */
 #define BC_BLOCK_COPY_SECRET_FILE "secret-file"
 /* string: the directory of the certificates for a destination with
  * tls='yes' (nbd): ca-cert.pem, and client-cert.pem with client-key.pem

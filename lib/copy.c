@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "diskxml.h"
 #include "fdset.h"
 #include "job.h"
@@ -31,6 +32,8 @@
 /* How often a change answered late is checked before it counts as
  * unknown. */
 #define LATE_TRIES 5
+/* A secret file larger than this is refused unread. */
+#define SECRET_MAX (64 * 1024)
 /* Where libvirt keeps the certificates QEMU uses by default. */
 #define TLS_DIR_DEFAULT "/etc/pki/qemu"
 
@@ -78,6 +81,7 @@ struct copy {
     unsigned int granularity;   /* 0: QEMU's choice */
     unsigned long long buf_size;
     char *secret_file;          /* absolute: QEMU's cwd is not ours */
+    char *secret;               /* its secret, base64, for QEMU */
     const char *tls_dir_param;  /* borrowed from the params */
     const char *tls_hostname;   /* borrowed from the params */
     char *tls_dir;              /* absolute: QEMU's cwd is not ours */
@@ -97,6 +101,8 @@ struct copy {
     char file_name[64];         /* what QEMU opens: "/dev/fdset/N" or the
                                  * path */
 
+    int saved_timeout_ms;       /* the monitor's, raised for a slow
+                                 * protocol; 0: not raised */
     bool added_secret;
     bool added_tls;
     bc_job_record rec;
@@ -447,6 +453,96 @@ static int check_local_dest(struct copy *c, bc_error *err)
     return 0;
 }
 
+/*
+ * A network destination that names an image of the disk's own chain,
+ * as QEMU reports their file names, or as a file of this machine: a
+ * copy onto itself would overwrite the disk it reads, and creating it
+ * would truncate it first.
+ */
+static int check_network_self(struct copy *c, bc_error *err)
+{
+    const char *local = bc_dest_local_path(&c->dest);
+    char *dst = bc_dest_location(&c->dest), *src;
+    struct stat st;
+    char **f;
+    bool same = false;
+
+    /* Over ssh to this machine, the path names a file here too. */
+    if (local && stat(local, &st) == 0)
+        same = is_source_image(c, &st);
+
+    for (f = c->disk.chain; dst && f && *f && !same; f++) {
+        src = bc_location_of_filename(*f);
+        same = src && strcmp(src, dst) == 0;
+        free(src);
+    }
+    free(dst);
+    if (same)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "destination '%s' is the disk's own image",
+                            c->dest_name);
+    return 0;
+}
+
+/*
+ * QEMU's creation over ssh, gluster and nfs truncates an image that is
+ * there already.  Before creating one, open the destination read-only
+ * and close it again: if it opens, it exists, and is refused as an
+ * existing file is.  Only an error in the protocol's words for "no such
+ * image" means it is free; any other is reported.  Read-only, so also
+ * in a dry run.
+ */
+static int probe_network_dest(struct copy *c, bc_error *err)
+{
+    const char *missing = bc_dest_missing_words(&c->dest);
+    json_object *opts;
+    char node[48];
+    bc_error tmp;
+    int rc;
+
+    if (!c->create || !missing)
+        return 0;
+    /* Its own name: a probe that a killed run left is no obstacle. */
+    snprintf(node, sizeof(node), "bc-%s-p%ld", c->disk.token,
+             (long)getpid());
+    if (!(opts = bc_dest_protocol_options(&c->dest, node, NULL, NULL, err)))
+        return -1;
+    bc_json_add_bool(opts, "read-only", true);
+    bc_error_init(&tmp);
+    rc = bc_qmp_execute(c->conn->qmp, "blockdev-add", opts, NULL, &tmp);
+    json_object_put(opts);
+    if (rc == 0 || tmp.code != BC_ERR_QMP) {
+        opts = bc_json_add_str(json_object_new_object(), "node-name", node);
+        bc_qmp_execute(c->conn->qmp, "blockdev-del", opts, NULL, NULL);
+        json_object_put(opts);
+    }
+    if (rc == 0)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "destination '%s' already exists; use "
+                            "--reuse-external to copy into it", c->dest_name);
+    if (tmp.code == BC_ERR_QMP && strstr(tmp.message, missing))
+        return 0;
+    return bc_set_error(err, tmp.code,
+                        "cannot tell whether destination '%s' exists: %s",
+                        c->dest_name, tmp.message);
+}
+
+static int check_network_dest(struct copy *c, bc_error *err)
+{
+    bc_qmp *q = c->conn->qmp;
+
+    /* Opening and closing an image there may keep QEMU busy longer than
+     * a command usually takes. */
+    if (bc_dest_slow_ms(&c->dest) > bc_qmp_command_timeout(q)) {
+        c->saved_timeout_ms = bc_qmp_command_timeout(q);
+        bc_qmp_set_timeouts(q, 0, 0, bc_dest_slow_ms(&c->dest));
+    }
+    if (check_network_self(c, err) < 0 ||
+        bc_dest_find_host_key(&c->dest, err) < 0)
+        return -1;
+    return probe_network_dest(c, err);
+}
+
 /* The format of an existing image, from the magic of its header. */
 static const char *probe_format(const char *path)
 {
@@ -762,20 +858,96 @@ static bool format_has_backing(const char *fmt)
            !strcmp(fmt, "vmdk");
 }
 
-/* The password or key QEMU reads from the user's file.  Only the file's
- * name passes through here. */
+/*
+ * The secret of the secret file, as base64 for QEMU's secret object.
+ * The tool reads the file rather than letting QEMU read it: QEMU takes a
+ * file's bytes as they are, and a file written with 'echo pw > file'
+ * ends in a newline that is no part of the password.  A Ceph key file
+ * holds base64 text already ('ceph auth get-key'); any other secret is
+ * the bytes themselves, encoded here.  Neither the secret nor a byte of
+ * it ever goes into a message.
+ */
+static int read_secret(struct copy *c, bc_error *err)
+{
+    unsigned char *buf = NULL, *raw;
+    size_t len = 0, rawlen;
+    ssize_t n;
+    int fd, ret = -1;
+
+    if ((fd = open(c->secret_file, O_RDONLY | O_CLOEXEC)) < 0)
+        return bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno,
+                                  "cannot read secret file '%s'",
+                                  c->secret_file);
+    if (!(buf = malloc(SECRET_MAX + 1))) {
+        bc_set_error_oom(err);
+        goto out;
+    }
+    while ((n = read(fd, buf + len, SECRET_MAX + 1 - len)) > 0 &&
+           len + n <= SECRET_MAX)
+        len += n;
+    if (n < 0) {
+        bc_set_error_errno(err, BC_ERR_INVALID_ARG, errno, "cannot read "
+                           "secret file '%s'", c->secret_file);
+        goto out;
+    }
+    if (n > 0) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "secret file '%s' is larger "
+                     "than %d KiB", c->secret_file, SECRET_MAX / 1024);
+        goto out;
+    }
+    if (len && buf[len - 1] == '\n')
+        len--;
+    if (len && buf[len - 1] == '\r')
+        len--;
+    buf[len] = '\0';
+    if (!len) {
+        bc_set_error(err, BC_ERR_INVALID_ARG, "secret file '%s' is empty",
+                     c->secret_file);
+        goto out;
+    }
+    if (bc_dest_secret_kind(&c->dest) == BC_SECRET_BASE64) {
+        if (!(raw = bc_base64_decode((char *)buf, &rawlen))) {
+            bc_set_error(err, BC_ERR_INVALID_ARG, "secret file '%s' does not "
+                         "hold a key in base64, as 'ceph auth get-key' "
+                         "prints it", c->secret_file);
+            goto out;
+        }
+        explicit_bzero(raw, rawlen);
+        free(raw);
+        c->secret = strdup((char *)buf);
+    } else {
+        c->secret = bc_base64_encode(buf, len);
+    }
+    if (!c->secret) {
+        bc_set_error_oom(err);
+        goto out;
+    }
+    ret = 0;
+
+ out:
+    if (buf) {
+        explicit_bzero(buf, SECRET_MAX + 1);
+        free(buf);
+    }
+    close(fd);
+    return ret;
+}
+
+/* The secret object QEMU hands the protocol: the secret itself, through
+ * the monitor, never on a command line nor in a message. */
 static int add_secret(struct copy *c, bc_error *err)
 {
     json_object *args;
 
-    if (c->added_secret || !c->secret_file || !bc_dest_needs_secret(&c->dest))
+    if (c->added_secret || !c->secret)
         return 0;
     args = json_object_new_object();
-
     bc_json_add_str(args, "qom-type", "secret");
     bc_json_add_str(args, "id", c->secret_id);
-    bc_json_add_str(args, "file", c->secret_file);
-    bc_json_add_str(args, "format", "raw");
+    /* A dry run prints the commands: never the secret. */
+    bc_json_add_str(args, "data", bc_conn_is_dry_run(c->conn) ? "(hidden)"
+                                                              : c->secret);
+    bc_json_add_str(args, "format", "base64");
     if (add_thing(c, UNDO_OBJECT, c->secret_id, "object-add", args, err) < 0)
         return -1;
     c->added_secret = true;
@@ -933,8 +1105,10 @@ static int add_format_node(struct copy *c, bc_error *err)
     bool dry = bc_conn_is_dry_run(c->conn);
     unsigned long long have = 0, want = c->disk.virtual_size;
 
-    /* A reused raw destination may be larger (a block device usually
-     * is): the guest must still see exactly its own disk size. */
+    /* A reused raw destination of fixed size may be larger (a block
+     * device, an iSCSI LUN or an NBD export usually is): the guest must
+     * still see exactly its own disk size, so the raw node is limited to
+     * it.  A larger file is refused: it was meant for another disk. */
     if (reuse && raw && !dry) {
         if (!(have = node_size(c, c->proto_node, err)) && bc_error_isset(err))
             goto error;
@@ -944,7 +1118,7 @@ static int add_format_node(struct copy *c, bc_error *err)
                          c->dest_name, have, want);
             goto error;
         }
-        if (have > want && c->dest.type != BC_DEST_BLOCK) {
+        if (have > want && c->dest.type == BC_DEST_FILE) {
             bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' is %llu "
                          "bytes, but the disk is %llu bytes", c->dest_name,
                          have, want);
@@ -1181,6 +1355,8 @@ static void uncertain(struct copy *c, bc_error *err)
 
 static void copy_clear(struct copy *c)
 {
+    if (c->saved_timeout_ms)
+        bc_qmp_set_timeouts(c->conn->qmp, 0, 0, c->saved_timeout_ms);
     if (c->fd >= 0)
         close(c->fd);
     bc_job_record_clear(&c->rec);
@@ -1191,6 +1367,10 @@ static void copy_clear(struct copy *c)
     free(c->job_id);
     free(c->tls_dir);
     free(c->secret_file);
+    if (c->secret) {
+        explicit_bzero(c->secret, strlen(c->secret));
+        free(c->secret);
+    }
 }
 
 int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
@@ -1252,7 +1432,12 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
                      c.dest.auth_username, BC_BLOCK_COPY_SECRET_FILE);
         goto out;
     }
+    if (bc_dest_needs_secret(&c.dest) && read_secret(&c, err) < 0)
+        goto out;
     if (choose_format(&c, err) < 0)
+        goto out;
+    /* Last, as it asks the server. */
+    if (c.dest.type == BC_DEST_NETWORK && check_network_dest(&c, err) < 0)
         goto out;
     if ((flags & BC_BLOCK_COPY_TARGET_ZEROED) &&
         bc_conn_need_feature(conn, BC_FEATURE_TARGET_IS_ZERO,

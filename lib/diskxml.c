@@ -24,40 +24,38 @@ static const char *const writable_formats[] = {
 };
 
 /*
- * One row per network protocol: what QEMU can do with it and what the
- * XML may ask of it.  A protocol missing here is unknown.
+ * One row per network protocol: everything the tool knows of it.  The
+ * table itself is at the end, after the functions that map each
+ * protocol's XML to its blockdev options.  A protocol missing there is
+ * unknown; adding one is adding a row.
  */
 struct protocol {
-    const char *name;
+    const char *name;           /* <source protocol=> and QEMU's driver */
+    const char *port;           /* default port, or NULL: it takes none */
     bool writable;              /* QEMU can write to it */
     bool can_create;            /* blockdev-create works over it */
-    bool secret;                /* <auth> needs a secret object */
     bool tls;                   /* the connection can use TLS */
+    bool server_path;           /* <source name=> is a path in the
+                                   server's file system */
+    bc_dest_secret secret;      /* what <auth>'s secret file holds */
+    /* QEMU's words when the image to open does not exist: the existence
+     * probe before a creation looks for them.  NULL: not probed, as the
+     * protocol cannot create, or its creation refuses an existing image
+     * by itself (rbd: EEXIST). */
+    const char *missing;
+    /* How long opening or closing an image may keep the monitor from
+     * answering (gluster's close takes about 10 s); 0: the usual. */
+    int slow_ms;
+    /* Fill 'o' (whose "driver" is set) with the protocol's options. */
+    int (*options)(const bc_dest *dest, const char *secret_id,
+                   const char *tls_creds, json_object *o, bc_error *err);
+    /* Which of QEMU's options, joined by '/', name the image on its
+     * server, as <source name=> does: how two names of one image are
+     * told to be the same. */
+    const char *name_keys;
 };
 
-static const struct protocol protocols[] = {
-    { "nbd",     true,  false, false, true  },
-    { "rbd",     true,  true,  true,  false },
-    { "gluster", true,  true,  false, false },
-    { "iscsi",   true,  false, true,  false },
-    { "ssh",     true,  true,  false, false },
-    { "nfs",     true,  true,  false, false },
-    { "http",    false, false, false, false },
-    { "https",   false, false, false, false },
-    { "ftp",     false, false, false, false },
-    { "ftps",    false, false, false, false },
-    { "tftp",    false, false, false, false },
-};
-
-static const struct protocol *find_protocol(const char *name)
-{
-    size_t i;
-
-    for (i = 0; name && i < BC_ARRAY_SIZE(protocols); i++)
-        if (strcmp(protocols[i].name, name) == 0)
-            return &protocols[i];
-    return NULL;
-}
+static const struct protocol *find_protocol(const char *name);
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -90,6 +88,8 @@ void bc_dest_clear(bc_dest *dest)
     free(dest->hosts);
     free(dest->auth_username);
     free(dest->tls_hostname);
+    free(dest->known_hosts);
+    free(dest->host_key_sha256);
     free(dest->backing_path);
     free(dest->backing_format);
     memset(dest, 0, sizeof(*dest));
@@ -362,7 +362,7 @@ static int parse_reconnect(xmlNodePtr source, bc_dest *dest, bc_error *err)
 static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
 {
     const struct protocol *proto;
-    xmlNodePtr auth;
+    xmlNodePtr auth, kh;
 
     dest->protocol = attr(source, "protocol");
     dest->name = attr(source, "name");
@@ -392,6 +392,16 @@ static int parse_network(xmlNodePtr source, bc_dest *dest, bc_error *err)
     if (dest->nhosts == 0 && strcmp(dest->protocol, "rbd") != 0)
         return xml_error(err, source, "network <source> with protocol '%s' "
                          "has no <host>", dest->protocol);
+
+    if ((kh = child(source, "knownHosts"))) {
+        if (strcmp(dest->protocol, "ssh") != 0)
+            return xml_error(err, kh, "<knownHosts> is for protocol 'ssh', "
+                             "not '%s'", dest->protocol);
+        dest->known_hosts = attr(kh, "path");
+        if (!dest->known_hosts || dest->known_hosts[0] != '/')
+            return xml_error(err, kh, "<knownHosts> needs a path attribute "
+                             "with an absolute path");
+    }
 
     /* libvirt accepts <auth> inside <source> and, in older XML, beside it. */
     auth = child(source, "auth");
@@ -626,6 +636,10 @@ char *bc_dest_format(const bc_dest *dest, bc_error *err)
             n = new_child(src, "reconnect");
             set_prop(n, "delay", delay);
         }
+        if (dest->known_hosts) {
+            n = new_child(src, "knownHosts");
+            set_prop(n, "path", dest->known_hosts);
+        }
         break;
     }
     if (dest->has_backing) {
@@ -668,15 +682,6 @@ bool bc_format_is_writable(const char *format)
     return format && in_list(writable_formats, format);
 }
 
-bool bc_dest_can_create(const bc_dest *dest)
-{
-    if (dest->type == BC_DEST_FILE)
-        return true;
-    if (dest->type == BC_DEST_NETWORK)
-        return find_protocol(dest->protocol) &&
-               find_protocol(dest->protocol)->can_create;
-    return false;
-}
 
 static const char *host_port(const bc_dest_host *h, const char *def)
 {
@@ -725,154 +730,185 @@ static int split_name(const bc_dest *dest, const char *what, char **first,
     return 0;
 }
 
-bool bc_dest_needs_secret(const bc_dest *dest)
-{
-    return dest->type == BC_DEST_NETWORK && dest->auth_username &&
-           find_protocol(dest->protocol) &&
-           find_protocol(dest->protocol)->secret;
-}
 
-bool bc_dest_can_use_tls(const bc_dest *dest)
-{
-    return dest->type == BC_DEST_NETWORK && find_protocol(dest->protocol) &&
-           find_protocol(dest->protocol)->tls;
-}
 
 bool bc_dest_uses_tls(const bc_dest *dest)
 {
     return dest->type == BC_DEST_NETWORK && dest->tls == BC_DEST_TLS_YES;
 }
 
-static int network_options(const bc_dest *dest, const char *secret_id,
-                           const char *tls_creds, json_object *o,
-                           bc_error *err)
+static int nbd_options(const bc_dest *dest, const char *secret_id,
+                       const char *tls_creds, json_object *o, bc_error *err)
 {
-    const char *proto = dest->protocol;
-    char *a = NULL, *b = NULL;
+    if (dest->nhosts != 1)
+        return bc_set_error(err, BC_ERR_XML, "destination XML: nbd takes "
+                            "exactly one <host>, not %zu", dest->nhosts);
+    bc_json_add(o, "server", socket_address(&dest->hosts[0],
+                                            find_protocol("nbd")->port));
+    bc_json_add_str(o, "export", dest->name);
+    if (bc_dest_uses_tls(dest)) {
+        if (!tls_creds)
+            return bc_set_error(err, BC_ERR_INTERNAL, "destination '%s' "
+                                "uses TLS, but has no credentials",
+                                dest->name ? dest->name : "");
+        bc_json_add_str(o, "tls-creds", tls_creds);
+        /* Without it QEMU checks the certificate against the host
+         * name of a TCP address, and checks no name over a unix
+         * socket. */
+        if (dest->tls_hostname)
+            bc_json_add_str(o, "tls-hostname", dest->tls_hostname);
+    }
+    if (dest->reconnect_delay)
+        bc_json_add_int(o, "reconnect-delay", dest->reconnect_delay);
+    return 0;
+}
+
+static int rbd_options(const bc_dest *dest, const char *secret_id,
+                       const char *tls_creds, json_object *o, bc_error *err)
+{
+    json_object *servers;
+    char *a, *b;
     size_t i;
 
-    bc_json_add_str(o, "driver", proto);
-    if (strcmp(proto, "nbd") == 0) {
-        if (dest->nhosts != 1)
-            return bc_set_error(err, BC_ERR_XML, "destination XML: nbd takes "
-                                "exactly one <host>, not %zu", dest->nhosts);
-        bc_json_add(o, "server", socket_address(&dest->hosts[0], "10809"));
-        bc_json_add_str(o, "export", dest->name);
-        if (bc_dest_uses_tls(dest)) {
-            if (!tls_creds)
-                return bc_set_error(err, BC_ERR_INTERNAL, "destination '%s' "
-                                    "uses TLS, but has no credentials",
-                                    dest->name ? dest->name : "");
-            bc_json_add_str(o, "tls-creds", tls_creds);
-            /* Without it QEMU checks the certificate against the host
-             * name of a TCP address, and checks no name over a unix
-             * socket. */
-            if (dest->tls_hostname)
-                bc_json_add_str(o, "tls-hostname", dest->tls_hostname);
-        }
-        if (dest->reconnect_delay)
-            bc_json_add_int(o, "reconnect-delay", dest->reconnect_delay);
-    } else if (strcmp(proto, "rbd") == 0) {
-        json_object *servers = json_object_new_array();
-
-        if (split_name(dest, "pool/image", &a, &b, err) < 0) {
-            json_object_put(servers);
-            return -1;
-        }
-        bc_json_add_str(o, "pool", a);
-        bc_json_add_str(o, "image", b);
+    if (split_name(dest, "pool/image", &a, &b, err) < 0)
+        return -1;
+    bc_json_add_str(o, "pool", a);
+    bc_json_add_str(o, "image", b);
+    free(a);
+    free(b);
+    if (dest->nhosts) {
+        servers = json_object_new_array();
         for (i = 0; i < dest->nhosts; i++) {
             json_object *s = json_object_new_object();
 
             bc_json_add_str(s, "host", dest->hosts[i].name);
-            bc_json_add_str(s, "port", host_port(&dest->hosts[i], "6789"));
+            bc_json_add_str(s, "port", host_port(&dest->hosts[i],
+                                                 find_protocol("rbd")->port));
             json_object_array_add(servers, s);
         }
-        if (dest->nhosts)
-            bc_json_add(o, "server", servers);
-        else
-            json_object_put(servers);
-        if (dest->auth_username) {
-            json_object *modes = json_object_new_array();
-
-            bc_json_add_str(o, "user", dest->auth_username);
-            json_object_array_add(modes, json_object_new_string("cephx"));
-            bc_json_add(o, "auth-client-required", modes);
-            bc_json_add_str(o, "key-secret", secret_id);
-        }
-    } else if (strcmp(proto, "gluster") == 0) {
-        json_object *servers = json_object_new_array();
-
-        if (split_name(dest, "volume/path", &a, &b, err) < 0) {
-            json_object_put(servers);
-            return -1;
-        }
-        bc_json_add_str(o, "volume", a);
-        bc_json_add_str(o, "path", b);
-        for (i = 0; i < dest->nhosts; i++)
-            json_object_array_add(servers,
-                                  socket_address(&dest->hosts[i], "24007"));
         bc_json_add(o, "server", servers);
-    } else if (strcmp(proto, "iscsi") == 0) {
-        char portal[512];
-        const bc_dest_host *h = &dest->hosts[0];
-        char *end;
-        long lun;
-
-        if (split_name(dest, "target-iqn/lun", &a, &b, err) < 0)
-            return -1;
-        errno = 0;
-        lun = strtol(b, &end, 10);
-        if (!*b || *end || errno || lun < 0 || lun > 255) {
-            free(a);
-            free(b);
-            return bc_set_error(err, BC_ERR_XML, "destination XML: iscsi "
-                                "LUN '%s' is not a number in 0-255",
-                                strchr(dest->name, '/') + 1);
-        }
-        if (host_is_unix(h)) {
-            free(a);
-            free(b);
-            return bc_set_error(err, BC_ERR_XML, "destination XML: iscsi "
-                                "needs a TCP host");
-        }
-        snprintf(portal, sizeof(portal), strchr(h->name, ':') ? "[%s]:%s"
-                 : "%s:%s", h->name, host_port(h, "3260"));
-        bc_json_add_str(o, "transport", "tcp");
-        bc_json_add_str(o, "portal", portal);
-        bc_json_add_str(o, "target", a);
-        bc_json_add_int(o, "lun", lun);
-        if (dest->auth_username) {
-            bc_json_add_str(o, "user", dest->auth_username);
-            bc_json_add_str(o, "password-secret", secret_id);
-        }
-    } else if (strcmp(proto, "ssh") == 0 || strcmp(proto, "nfs") == 0) {
-        const bc_dest_host *h = &dest->hosts[0];
-        json_object *server = json_object_new_object();
-        bool ssh = proto[0] == 's';
-
-        if (host_is_unix(h)) {
-            json_object_put(server);
-            return bc_set_error(err, BC_ERR_XML, "destination XML: %s needs "
-                                "a TCP host", proto);
-        }
-        if (ssh) {
-            bc_json_add_str(server, "host", h->name);
-            bc_json_add_str(server, "port", host_port(h, "22"));
-            if (dest->auth_username)
-                bc_json_add_str(o, "user", dest->auth_username);
-        } else {
-            bc_json_add_str(server, "type", "inet");
-            bc_json_add_str(server, "host", h->name);
-        }
-        bc_json_add(o, "server", server);
-        bc_json_add_str(o, "path", dest->name);
     }
-    free(a);
-    free(b);
+    if (dest->auth_username) {
+        json_object *modes = json_object_new_array();
+
+        bc_json_add_str(o, "user", dest->auth_username);
+        json_object_array_add(modes, json_object_new_string("cephx"));
+        bc_json_add(o, "auth-client-required", modes);
+        bc_json_add_str(o, "key-secret", secret_id);
+    }
     return 0;
 }
 
+static int gluster_options(const bc_dest *dest, const char *secret_id,
+                           const char *tls_creds, json_object *o,
+                           bc_error *err)
+{
+    json_object *servers;
+    char *a, *b;
+    size_t i;
+
+    if (split_name(dest, "volume/path", &a, &b, err) < 0)
+        return -1;
+    bc_json_add_str(o, "volume", a);
+    bc_json_add_str(o, "path", b);
+    free(a);
+    free(b);
+    servers = json_object_new_array();
+    for (i = 0; i < dest->nhosts; i++)
+        json_object_array_add(servers,
+                              socket_address(&dest->hosts[i],
+                                             find_protocol("gluster")->port));
+    bc_json_add(o, "server", servers);
+    return 0;
+}
+
+static int tcp_host(const bc_dest *dest, const bc_dest_host **h,
+                    bc_error *err)
+{
+    *h = &dest->hosts[0];
+    if (host_is_unix(*h))
+        return bc_set_error(err, BC_ERR_XML, "destination XML: %s needs a "
+                            "TCP host", dest->protocol);
+    return 0;
+}
+
+static int iscsi_options(const bc_dest *dest, const char *secret_id,
+                         const char *tls_creds, json_object *o, bc_error *err)
+{
+    const bc_dest_host *h;
+    char portal[512];
+    char *a, *b, *end;
+    long lun;
+
+    if (tcp_host(dest, &h, err) < 0 ||
+        split_name(dest, "target-iqn/lun", &a, &b, err) < 0)
+        return -1;
+    errno = 0;
+    lun = strtol(b, &end, 10);
+    if (!*b || *end || errno || lun < 0 || lun > 255) {
+        bc_set_error(err, BC_ERR_XML, "destination XML: iscsi LUN '%s' is "
+                     "not a number in 0-255", b);
+        free(a);
+        free(b);
+        return -1;
+    }
+    snprintf(portal, sizeof(portal), strchr(h->name, ':') ? "[%s]:%s"
+             : "%s:%s", h->name, host_port(h, find_protocol("iscsi")->port));
+    bc_json_add_str(o, "transport", "tcp");
+    bc_json_add_str(o, "portal", portal);
+    bc_json_add_str(o, "target", a);
+    bc_json_add_int(o, "lun", lun);
+    free(a);
+    free(b);
+    if (dest->auth_username) {
+        bc_json_add_str(o, "user", dest->auth_username);
+        bc_json_add_str(o, "password-secret", secret_id);
+    }
+    return 0;
+}
+
+static int ssh_options(const bc_dest *dest, const char *secret_id,
+                       const char *tls_creds, json_object *o, bc_error *err)
+{
+    const bc_dest_host *h;
+    json_object *server, *check;
+
+    if (tcp_host(dest, &h, err) < 0)
+        return -1;
+    server = json_object_new_object();
+    bc_json_add_str(server, "host", h->name);
+    bc_json_add_str(server, "port", host_port(h, find_protocol("ssh")->port));
+    if (dest->auth_username)
+        bc_json_add_str(o, "user", dest->auth_username);
+    bc_json_add(o, "server", server);
+    bc_json_add_str(o, "path", dest->name);
+    /* The key of <knownHosts>, as the tool found it: QEMU itself reads
+     * only the known_hosts file of its own user. */
+    if (dest->host_key_sha256) {
+        check = json_object_new_object();
+        bc_json_add_str(check, "mode", "hash");
+        bc_json_add_str(check, "type", "sha256");
+        bc_json_add_str(check, "hash", dest->host_key_sha256);
+        bc_json_add(o, "host-key-check", check);
+    }
+    return 0;
+}
+
+static int nfs_options(const bc_dest *dest, const char *secret_id,
+                       const char *tls_creds, json_object *o, bc_error *err)
+{
+    const bc_dest_host *h;
+    json_object *server;
+
+    if (tcp_host(dest, &h, err) < 0)
+        return -1;
+    server = json_object_new_object();
+    bc_json_add_str(server, "type", "inet");
+    bc_json_add_str(server, "host", h->name);
+    bc_json_add(o, "server", server);
+    bc_json_add_str(o, "path", dest->name);
+    return 0;
+}
 json_object *bc_dest_protocol_options(const bc_dest *dest,
                                       const char *node_name,
                                       const char *secret_id,
@@ -896,7 +932,9 @@ json_object *bc_dest_protocol_options(const bc_dest *dest,
         bc_json_add_str(o, "filename", dest->path);
         break;
     case BC_DEST_NETWORK:
-        if (network_options(dest, secret_id, tls_creds, o, err) < 0) {
+        bc_json_add_str(o, "driver", dest->protocol);
+        if (find_protocol(dest->protocol)->options(dest, secret_id, tls_creds,
+                                                   o, err) < 0) {
             json_object_put(o);
             return NULL;
         }
@@ -918,8 +956,9 @@ char *bc_dest_describe(const bc_dest *dest)
         rc = asprintf(&s, "%s+unix:///%s?socket=%s", dest->protocol,
                       dest->name ? dest->name : "", h->socket);
     else if (h)
-        rc = asprintf(&s, "%s://%s%s%s/%s", dest->protocol, h->name,
+        rc = asprintf(&s, "%s://%s%s%s%s%s", dest->protocol, h->name,
                       h->port ? ":" : "", h->port ? h->port : "",
+                      dest->name && dest->name[0] == '/' ? "" : "/",
                       dest->name ? dest->name : "");
     else
         rc = asprintf(&s, "%s:%s", dest->protocol, dest->name);
@@ -970,4 +1009,268 @@ char *bc_dest_xml_canonical(const char *xml, bc_error *err)
     out = bc_dest_format(&dest, err);
     bc_dest_clear(&dest);
     return out;
+}
+
+/* ---- the protocols ------------------------------------------------- */
+
+static const struct protocol protocols[] = {
+    { .name = "nbd", .port = "10809", .writable = true, .tls = true,
+      .options = nbd_options, .name_keys = "export" },
+    /* Creating an image that exists fails with EEXIST. */
+    { .name = "rbd", .port = "6789", .writable = true, .can_create = true,
+      .secret = BC_SECRET_BASE64,
+      .options = rbd_options, .name_keys = "pool/image" },
+    { .name = "gluster", .port = "24007", .writable = true,
+      .can_create = true, .missing = "No such file or directory",
+      .slow_ms = 20000,
+      .options = gluster_options, .name_keys = "volume/path" },
+    /* LUNs are made on the target, never by QEMU. */
+    { .name = "iscsi", .port = "3260", .writable = true,
+      .secret = BC_SECRET_RAW,
+      .options = iscsi_options, .name_keys = "target/lun" },
+    /* SSH_FX_NO_SUCH_FILE is SFTP's error code 2. */
+    { .name = "ssh", .port = "22", .writable = true, .can_create = true,
+      .server_path = true, .missing = "sftp error code: 2)",
+      .options = ssh_options, .name_keys = "path" },
+    /* libnfs asks the portmapper: there is no port to give. */
+    { .name = "nfs", .writable = true, .can_create = true,
+      .missing = "NFS3ERR_NOENT",
+      .options = nfs_options, .name_keys = "path" },
+    /* Read-only in QEMU: refused as destinations. */
+    { .name = "http", .port = "80" },
+    { .name = "https", .port = "443" },
+    { .name = "ftp", .port = "21" },
+    { .name = "ftps", .port = "990" },
+    { .name = "tftp", .port = "69" },
+};
+
+static const struct protocol *find_protocol(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < BC_ARRAY_SIZE(protocols); i++)
+        if (strcmp(protocols[i].name, name) == 0)
+            return &protocols[i];
+    return NULL;
+}
+
+static const struct protocol *dest_protocol(const bc_dest *dest)
+{
+    return dest->type == BC_DEST_NETWORK ? find_protocol(dest->protocol)
+                                         : NULL;
+}
+
+bool bc_dest_can_create(const bc_dest *dest)
+{
+    return dest->type == BC_DEST_FILE ||
+           (dest_protocol(dest) && dest_protocol(dest)->can_create);
+}
+
+bool bc_dest_needs_secret(const bc_dest *dest)
+{
+    return dest->auth_username && bc_dest_secret_kind(dest) != BC_SECRET_NONE;
+}
+
+bc_dest_secret bc_dest_secret_kind(const bc_dest *dest)
+{
+    return dest_protocol(dest) ? dest_protocol(dest)->secret
+                               : BC_SECRET_NONE;
+}
+
+bool bc_dest_can_use_tls(const bc_dest *dest)
+{
+    return dest_protocol(dest) && dest_protocol(dest)->tls;
+}
+
+const char *bc_dest_local_path(const bc_dest *dest)
+{
+    static const char *const loopback[] = {
+        "localhost", "127.0.0.1", "::1", "localhost6", NULL
+    };
+    const bc_dest_host *h = dest->nhosts ? &dest->hosts[0] : NULL;
+
+    if (!dest_protocol(dest) || !dest_protocol(dest)->server_path || !h ||
+        host_is_unix(h) || !h->name || !in_list(loopback, h->name) ||
+        !dest->name || dest->name[0] != '/')
+        return NULL;
+    return dest->name;
+}
+
+const char *bc_dest_missing_words(const bc_dest *dest)
+{
+    return dest_protocol(dest) ? dest_protocol(dest)->missing : NULL;
+}
+
+int bc_dest_slow_ms(const bc_dest *dest)
+{
+    return dest_protocol(dest) ? dest_protocol(dest)->slow_ms : 0;
+}
+
+/* ---- where an image is --------------------------------------------- */
+
+static char *location(const char *proto, const char *host, const char *port,
+                      const char *path)
+{
+    const struct protocol *p = find_protocol(proto);
+    char *s;
+
+    if (!p || !host || !path)
+        return NULL;
+    if (!port || !*port)
+        port = p->port ? p->port : "";
+    while (*path == '/')
+        path++;
+    if (asprintf(&s, strchr(host, ':') ? "%s://[%s]:%s/%s" : "%s://%s:%s/%s",
+                 proto, host, port, path) < 0)
+        return NULL;
+    return s;
+}
+
+char *bc_dest_location(const bc_dest *dest)
+{
+    const bc_dest_host *h;
+
+    if (dest->type != BC_DEST_NETWORK || !dest->nhosts)
+        return NULL;
+    h = &dest->hosts[0];
+    return location(dest->protocol, host_is_unix(h) ? h->socket : h->name,
+                    host_is_unix(h) ? "" : h->port,
+                    dest->name ? dest->name : "");
+}
+
+/* A member of a QEMU options dict, nested ("server": {"host": ...}) or
+ * flattened ("server.host"), as a string. */
+static const char *opt(json_object *o, const char *key)
+{
+    json_object *v;
+
+    if (json_object_object_get_ex(o, key, &v) &&
+        (json_object_is_type(v, json_type_string) ||
+         json_object_is_type(v, json_type_int)))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+/* The values of 'keys' ("volume/path") in 'o', joined by '/'. */
+static char *json_name(json_object *o, const char *keys)
+{
+    char *name, *key, *k, *save = NULL, *n;
+
+    /* A read-only protocol is never a destination. */
+    if (!keys)
+        return NULL;
+    name = strdup("");
+    key = strdup(keys);
+    if (!name || !key) {
+        free(name);
+        free(key);
+        return NULL;
+    }
+
+    for (k = strtok_r(key, "/", &save); k && name;
+         k = strtok_r(NULL, "/", &save)) {
+        if (asprintf(&n, "%s%s%s", name, *name ? "/" : "",
+                     opt(o, k) ? opt(o, k) : "") < 0)
+            n = NULL;
+        free(name);
+        name = n;
+    }
+    free(key);
+    return name;
+}
+
+static char *json_location(const char *text)
+{
+    json_object *root = json_tokener_parse(text), *o = root, *srv, *f;
+    const char *drv, *host, *port, *portal;
+    char key[64], *full = NULL, *name = NULL, *loc = NULL;
+
+    /* Down from the format layers to the protocol node. */
+    while ((drv = opt(o, "driver")) && !find_protocol(drv) &&
+           json_object_object_get_ex(o, "file", &f) &&
+           json_object_is_type(f, json_type_object))
+        o = f;
+    if (!drv || !find_protocol(drv))
+        goto out;
+    srv = NULL;
+    if (json_object_object_get_ex(o, "server", &srv) &&
+        json_object_is_type(srv, json_type_array))
+        srv = json_object_array_get_idx(srv, 0);
+    if (srv) {
+        host = opt(srv, "host") ? opt(srv, "host") : opt(srv, "path");
+        port = opt(srv, "port");
+    } else {
+        snprintf(key, sizeof(key), "server%s.host",
+                 opt(o, "server.0.host") ? ".0" : "");
+        host = opt(o, key);
+        snprintf(key, sizeof(key), "server%s.port",
+                 opt(o, "server.0.host") ? ".0" : "");
+        port = opt(o, key);
+    }
+    /* iscsi names its server "portal": "host:port" or "[v6]:port". */
+    if (!host && (portal = opt(o, "portal")) && (full = strdup(portal))) {
+        char *colon;
+
+        host = full;
+        if (full[0] == '[' && (colon = strchr(full, ']'))) {
+            host = full + 1;
+            *colon++ = '\0';
+            if (*colon == ':')
+                port = portal + (colon + 1 - full);
+        } else if ((colon = strrchr(full, ':'))) {
+            *colon = '\0';
+            port = portal + (colon + 1 - full);
+        }
+    }
+    if ((name = json_name(o, find_protocol(drv)->name_keys)))
+        loc = location(drv, host, port, name);
+
+ out:
+    free(name);
+    free(full);
+    json_object_put(root);
+    return loc;
+}
+
+/* "scheme[+transport]://[user@]host[:port]/path[?query]" */
+static char *url_location(const char *url)
+{
+    const char *sep = strstr(url, "://"), *h, *end, *colon, *sock;
+    char proto[32], *host = NULL, *port = NULL, *path = NULL, *loc = NULL;
+    size_t n;
+
+    if (!sep || (n = strcspn(url, "+:")) >= sizeof(proto))
+        return NULL;
+    memcpy(proto, url, n);
+    proto[n] = '\0';
+    h = sep + 3;
+    end = h + strcspn(h, "/?");
+    if (memchr(h, '@', end - h))
+        h = (const char *)memchr(h, '@', end - h) + 1;
+    colon = h[0] == '[' ? memchr(h, ']', end - h) : h;
+    colon = colon ? memchr(colon, ':', end - colon) : NULL;
+    host = strndup(h[0] == '[' ? h + 1 : h,
+                   (colon ? colon : end) - h - (h[0] == '[' ? 2 : 0));
+    port = colon ? strndup(colon + 1, end - colon - 1) : NULL;
+    path = strndup(end, strcspn(end, "?"));
+    /* "nbd+unix:///export?socket=PATH": the socket is the host. */
+    if ((sock = strstr(end, "?socket=")) || (sock = strstr(end, "&socket="))) {
+        free(host);
+        host = strndup(sock + 8, strcspn(sock + 8, "&"));
+    }
+    if (host && path)
+        loc = location(proto, host, port, path);
+    free(host);
+    free(port);
+    free(path);
+    return loc;
+}
+
+char *bc_location_of_filename(const char *filename)
+{
+    if (!filename)
+        return NULL;
+    if (bc_str_has_prefix(filename, "json:"))
+        return json_location(filename + 5);
+    return url_location(filename);
 }

@@ -24,6 +24,15 @@ typedef enum {
     BC_DEST_TLS_NO,
 } bc_dest_tls;
 
+/* What the secret file of a destination's <auth> holds, and so how it
+ * reaches QEMU. */
+typedef enum {
+    BC_SECRET_NONE,             /* the protocol takes no secret */
+    BC_SECRET_RAW,              /* the password itself (iscsi CHAP) */
+    BC_SECRET_BASE64,           /* base64 text, as 'ceph auth get-key'
+                                   prints a key */
+} bc_dest_secret;
+
 typedef struct bc_dest_host {
     char *name;                 /* host name or address */
     char *port;                 /* decimal, or NULL for the default */
@@ -47,6 +56,9 @@ typedef struct bc_dest {
     unsigned int reconnect_delay;   /* network: <reconnect delay=>, the
                                    seconds an NBD client waits for its
                                    server to come back; 0: off */
+    char *known_hosts;          /* ssh: <knownHosts path=> */
+    char *host_key_sha256;      /* ssh: the SHA-256 of the host's key from
+                                   'known_hosts', in hex, once looked up */
     bool has_backing;           /* <backingStore> with a source */
     char *backing_path;
     char *backing_format;
@@ -92,6 +104,41 @@ bool bc_format_is_writable(const char *format);
 
 /* True when QEMU can create an image on this kind of destination. */
 bool bc_dest_can_create(const bc_dest *dest);
+
+/* What the destination's secret file holds (BC_SECRET_NONE: it takes
+ * none). */
+bc_dest_secret bc_dest_secret_kind(const bc_dest *dest);
+
+/* For a destination on this very machine (ssh to a loopback address),
+ * the path of its image here; else NULL. */
+const char *bc_dest_local_path(const bc_dest *dest);
+
+/* QEMU's words in the error of opening an image that does not exist on
+ * this destination's protocol, or NULL when a creation there is not
+ * probed for an existing image first. */
+const char *bc_dest_missing_words(const bc_dest *dest);
+
+/* How long (ms) opening or closing an image on the destination may keep
+ * QEMU's monitor from answering; 0: no longer than any command. */
+int bc_dest_slow_ms(const bc_dest *dest);
+
+/*
+ * Where an image is, as "PROTOCOL://HOST:PORT/PATH" with the default
+ * port filled in and no leading slash on PATH, so that two names of one
+ * image compare equal: of the destination, and of a file name as QEMU
+ * reports it (a URL such as "ssh://user@host:port/path", or "json:{...}").
+ * NULL for a local file, or for a name that cannot be read.  Caller frees.
+ */
+char *bc_dest_location(const bc_dest *dest);
+char *bc_location_of_filename(const char *filename);
+
+/*
+ * Look up the ssh destination's host in its <knownHosts> file (plain,
+ * hashed and "[host]:port" entries) and set dest->host_key_sha256.
+ * BC_ERR_INVALID_ARG when the file cannot be read or does not know the
+ * host.  Does nothing for a destination without <knownHosts>.
+ */
+int bc_dest_find_host_key(bc_dest *dest, bc_error *err);
 
 /* A short description for messages: the path, or "nbd://host:port/name". */
 char *bc_dest_describe(const bc_dest *dest);

@@ -131,6 +131,11 @@ void bc_qmp_set_timeouts(bc_qmp *q, int connect_ms, int greeting_ms,
         q->command_ms = command_ms;
 }
 
+int bc_qmp_command_timeout(const bc_qmp *q)
+{
+    return q->command_ms;
+}
+
 void bc_qmp_set_trace(bc_qmp *q, bc_qmp_trace_cb cb, void *opaque)
 {
     q->trace = cb;

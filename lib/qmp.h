@@ -42,6 +42,8 @@ void bc_qmp_free(bc_qmp *q);
 
 void bc_qmp_set_timeouts(bc_qmp *q, int connect_ms, int greeting_ms,
                          int command_ms);
+/* The timeout of a command, in ms. */
+int bc_qmp_command_timeout(const bc_qmp *q);
 void bc_qmp_set_trace(bc_qmp *q, bc_qmp_trace_cb cb, void *opaque);
 
 /*

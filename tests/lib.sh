@@ -440,3 +440,20 @@ netlink_up() {
     [ $rc -eq 0 ] || { cat "$T/netlink.err" >&2; fail "netlink up $*"; }
     NET_C=$name-c NET_S=$name-s
 }
+
+# server_start NAME: start tests/servers/NAME with its state in
+# $T/srv-NAME, stopped when the test ends, and set the KEY=VALUE lines
+# it prints as shell variables.  A server that cannot run on this
+# machine (its exit status 77) skips the test with its reason.
+server_start() {
+    local name=$1 dir=$T/srv-$1 rc
+    mkdir -p "$dir"
+    "$TESTS_DIR/servers/$name" start "$dir" >"$dir/env" 2>"$dir/log"
+    rc=$?
+    AT_EXIT+=("'$TESTS_DIR/servers/$name' stop '$dir'")
+    [ $rc = 77 ] && skip "$name: $(tail -n 1 "$dir/log")"
+    [ $rc = 0 ] || { cat "$dir/log" >&2; fail "server $name did not start"; }
+    grep -qvE '^[A-Z][A-Z0-9_]*=[^`$();&|<> ]*$' "$dir/env" &&
+        fail "server $name printed an unexpected line"
+    eval "$(cat "$dir/env")"
+}

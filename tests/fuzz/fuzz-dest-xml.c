@@ -1,7 +1,9 @@
 /*
  * The destination <disk> parser with hostile documents: whatever parses
  * must also map to QEMU options and format back to XML that parses to
- * the same thing; whatever fails must fail as an XML error.
+ * the same thing; whatever fails must fail as an XML error.  The same
+ * bytes, taken as a file name QEMU reports ("ssh://...", "json:{...}"),
+ * go through the reader of image locations, which must not crash.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bc_error err;
     json_object *opts;
     char *xml = NULL, *xml2 = NULL, *desc;
+
+    if ((xml = malloc(size + 1))) {
+        memcpy(xml, data, size);
+        xml[size] = '\0';
+        free(bc_location_of_filename(xml));
+        free(xml);
+        xml = NULL;
+    }
 
     bc_error_init(&err);
     if (bc_dest_parse((const char *)data, size, &dest, &err) < 0) {
@@ -36,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(desc);
     free(desc);
     (void)bc_dest_can_create(&dest);
+    free(bc_dest_location(&dest));
 
     /* What --print-xml shows is a fixed point of parse and format. */
     xml = bc_dest_format(&dest, &err);

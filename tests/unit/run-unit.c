@@ -16,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, words_suite());
     srunner_add_suite(sr, job_suite());
     srunner_add_suite(sr, domain_suite());
+    srunner_add_suite(sr, codec_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -13,5 +13,6 @@ Suite *diskxml_suite(void);
 Suite *words_suite(void);
 Suite *job_suite(void);
 Suite *domain_suite(void);
+Suite *codec_suite(void);
 
 #endif /* UNIT_H */
