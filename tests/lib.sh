@@ -440,3 +440,20 @@ netlink_up() {
     [ $rc -eq 0 ] || { cat "$T/netlink.err" >&2; fail "netlink up $*"; }
     NET_C=$name-c NET_S=$name-s
 }
+
+# server_start NAME [ARGS...]: start tests/servers/NAME with its state in
+# $T/srv-NAME, stopped at the end; set the variables it prints
+# (NAME_host, NAME_port, ...).  Skips the test when the server cannot run
+# on this machine.
+server_start() {
+    local name=$1; shift
+    local dir=$T/srv-$name out rc
+    AT_EXIT+=("'$TESTS_DIR/servers/$name' stop '$dir'")
+    out=$("$TESTS_DIR/servers/$name" start "$dir" "$@" 2>"$T/srv-$name.log")
+    rc=$?
+    [ $rc = 77 ] && skip "$name: $(tail -n 1 "$T/srv-$name.log")"
+    [ $rc = 0 ] || { cat "$T/srv-$name.log" >&2; fail "the $name server did not start"; }
+    # Only NAME=VALUE lines of the test's own server script.
+    grep -qv '^[a-z_0-9]*=[^ ;|&$`]*$' <<<"$out" && fail "$name printed '$out'"
+    eval "$out"
+}
