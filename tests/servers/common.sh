@@ -44,14 +44,22 @@ listening() {
     (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
-# stop_pidfile FILE: terminate the process whose pid FILE holds, then kill
-# it if it has not gone within 5 s.
+# gone PID: the process has exited (a zombie left for init counts).
+gone() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    [ "${stat%% *}" = Z ]
+}
+
+# stop_pidfile FILE [SIGNAL]: send SIGNAL (default TERM) to the process
+# whose pid FILE holds, then kill it if it has not gone within 5 s.
 stop_pidfile() {
     local pid
     [ -s "$1" ] || return 0
     pid=$(cat "$1")
-    kill "$pid" 2>/dev/null || return 0
-    wait_for 5 eval "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null
+    kill -s "${2:-TERM}" "$pid" 2>/dev/null || return 0
+    wait_for 5 gone "$pid" || kill -9 "$pid" 2>/dev/null
     rm -f "$1"
 }
 
