@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A Ceph RBD destination (one monitor, one OSD) with cephx: QEMU creates
+# the qcow2 image in the pool; the client key is the base64 text that
+# 'ceph auth get-key' prints, given with --secret-file.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+# librados reads $CEPH_CONF, /etc/ceph or ./ceph.conf by itself: nothing
+# of the sort may point QEMU at another cluster.
+unset CEPH_CONF CEPH_ARGS
+
+server_start ceph
+rbd_() {
+    timeout 60 rbd -c "$ceph_conf" --keyring "$ceph_keyring" "$@"
+}
+
+img_create "$T/src.qcow2" qcow2 64M 16 0x3e
+vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
+
+# rbd_xml FILE IMAGE: the destination as libvirt writes it.
+rbd_xml() {
+    cat >"$1" <<XML
+<disk type='network' device='disk'>
+  <driver name='qemu' type='qcow2'/>
+  <source protocol='rbd' name='$ceph_pool/$2'>
+    <host name='$ceph_host' port='$ceph_port'/>
+  </source>
+  <auth username='$ceph_user'>
+    <secret type='ceph' usage='client.$ceph_user secret'/>
+  </auth>
+  <target dev='vda' bus='virtio'/>
+</disk>
+XML
+}
+
+# --finish: the image in the pool holds the disk.
+rbd_xml "$T/finish.xml" finish
+expect_exit 0 bc vm1 vda --xml "$T/finish.xml" --secret-file "$ceph_secret" --finish
+expect_eq "$(cat "$T/out")" "Successfully copied" "stdout"
+expect_eq "$(disk_file vm1 virtio-disk0)" "$T/src.qcow2" "disk after finish"
+expect_eq "$(tool_leftovers vm1)" "" "left after finish"
+rbd_ export --no-progress "$ceph_pool/finish" "$T/finish.qcow2" || fail "rbd export"
+expect_eq "$("$QEMU_IMG" info --output=json "$T/finish.qcow2" | jq -r .format)" qcow2 "format"
+images_equal "$T/src.qcow2" "$T/finish.qcow2"
+
+# An image that exists: RBD itself refuses to create it again.
+unchanged vm1 bc vm1 vda --xml "$T/finish.xml" --secret-file "$ceph_secret" --pivot
+rbd_ export --no-progress "$ceph_pool/finish" "$T/finish2.qcow2" || fail "rbd export"
+cmp "$T/finish.qcow2" "$T/finish2.qcow2" || fail "the existing image was changed"
+
+# --pivot: the VM runs on the pool's image; the source is closed.
+rbd_xml "$T/pivot.xml" pivot
+expect_exit 0 bc vm1 vda --xml "$T/pivot.xml" --secret-file "$ceph_secret" \
+    --wait --verbose --pivot
+expect_eq "$(cat "$T/out")" "Successfully pivoted" "stdout"
+not_in_use "$T/src.qcow2"
+hmp vm1 'qemu-io drive0 "write -P 0x99 1M 64k"' >/dev/null
+hmp vm1 'qemu-io drive0 "flush"' >/dev/null
+rbd_ export --no-progress "$ceph_pool/pivot" "$T/pivot.qcow2" || fail "rbd export"
+"$QEMU_IO" -r -f qcow2 -c "read -P 0x99 1M 64k" "$T/pivot.qcow2" | grep -q 'read 65536/65536' ||
+    fail "a guest write after the pivot is not in the pool"
+grep -qF "$(cat "$ceph_secret")" "$T/out" "$T/err" "$T"/vm1.log && fail "the key leaked"
+exit 0
