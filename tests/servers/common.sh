@@ -63,6 +63,57 @@ stop_pidfile() {
     rm -f "$1"
 }
 
+# other_host_start: a second host on this machine, for servers whose
+# clients know no port but the standard one.  A process holds a network
+# namespace of its own, joined to this one by a veth pair, and a mount
+# namespace where $dir/run is /run and $dir/log is /var/log (so that
+# daemons that insist on those paths keep their files under $dir);
+# 'inside COMMAND' runs there; 'inside_exec COMMAND &' starts a daemon
+# there whose pid is $!.  Sets $host, its address; a /30 of
+# 10.251.0.0/16 that no interface here has yet.
+other_host_start() {
+    local n net veth
+    need nsenter util-linux
+    need unshare util-linux
+    mkdir -p "$dir/run" "$dir/log" || die "cannot create $dir"
+    unshare -n -m --propagation private sleep infinity </dev/null >/dev/null 2>&1 &
+    echo $! >"$dir/holder.pid"
+    wait_for 5 eval "[ \"\$(readlink /proc/$!/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]" ||
+        cannot "cannot make a network namespace (unshare -n)"
+    for _ in 1 2 3 4 5 6 7 8; do
+        n=$(( $(free_port) % 16384 ))
+        net=10.251.$((n / 64)).$((n % 64 * 4))
+        ip -o addr | grep -q "inet ${net%.*}.$((n % 64 * 4 + 1))/" || break
+    done
+    host=${net%.*}.$((n % 64 * 4 + 2))
+    veth=bcsrv$n
+    ip link add "$veth" type veth peer name eth0 netns "$(cat "$dir/holder.pid")" ||
+        cannot "cannot make a veth pair"
+    ip addr add "${net%.*}.$((n % 64 * 4 + 1))/30" dev "$veth" &&
+        ip link set "$veth" up &&
+        inside ip addr add "$host/30" dev eth0 &&
+        inside ip link set eth0 up &&
+        inside ip link set lo up ||
+        die "cannot set up the link to $host"
+    inside mount --bind "$dir/run" /run &&
+        inside mount --bind "$dir/log" /var/log ||
+        die "cannot give the other host its /run and /var/log"
+}
+
+inside() {
+    nsenter -t "$(cat "$dir/holder.pid")" -n -m "$@"
+}
+
+inside_exec() {
+    exec nsenter -t "$(cat "$dir/holder.pid")" -n -m "$@"
+}
+
+# The namespaces, the veth pair and the mounts go with the last process
+# inside.
+other_host_stop() {
+    stop_pidfile "$dir/holder.pid"
+}
+
 case ${1:-} in
 start|stop) [ $# -ge 2 ] || die "usage: $0 start|stop STATEDIR" ;;
 *) die "usage: $0 start|stop STATEDIR" ;;
