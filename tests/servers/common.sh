@@ -108,10 +108,18 @@ inside_exec() {
     exec nsenter -t "$(cat "$dir/holder.pid")" -n -m "$@"
 }
 
-# The namespaces, the veth pair and the mounts go with the last process
-# inside.
+# Every process of the other host is killed: it has nothing worth an
+# orderly shutdown.  The namespaces, the veth pair and the mounts go with
+# the last of them.
 other_host_stop() {
-    stop_pidfile "$dir/holder.pid"
+    local ns p
+    [ -s "$dir/holder.pid" ] || return 0
+    ns=$(readlink "/proc/$(cat "$dir/holder.pid")/ns/net") || return 0
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] && kill -9 "${p#/proc/}" 2>/dev/null
+    done
+    wait_for 5 gone "$(cat "$dir/holder.pid")"
+    rm -f "$dir/holder.pid"
 }
 
 case ${1:-} in

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# A Gluster destination (glusterd, one brick): QEMU creates the qcow2
+# image on the volume.  Every close of a Gluster connection takes about
+# 10 s, during which QEMU's monitor does not answer: this test is short.
+. "$(dirname "$0")/lib.sh"
+need_qemu
+
+server_start gluster
+img_create "$T/src.qcow2" qcow2 64M 16 0x47
+vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
+cat >"$T/pivot.xml" <<XML
+<disk type='network' device='disk'>
+  <driver name='qemu' type='qcow2'/>
+  <source protocol='gluster' name='$gluster_volume/vm1.qcow2'>
+    <host name='$gluster_host' port='24007'/>
+  </source>
+  <target dev='vda' bus='virtio'/>
+</disk>
+XML
+
+# --pivot: the VM runs on the volume's image; the source is closed.
+expect_exit 0 bc vm1 vda --xml "$T/pivot.xml" --wait --verbose --pivot
+expect_eq "$(cat "$T/out")" "Successfully pivoted" "stdout"
+not_in_use "$T/src.qcow2"
+expect_eq "$(tool_leftovers vm1 $(node_names vm1 | grep '^bc-'))" "" "left after pivot"
+# The brick holds the image as a plain file.
+expect_eq "$("$QEMU_IMG" info -U --output=json "$gluster_brick/vm1.qcow2" | jq -r .format)" qcow2 "format"
+images_equal "$T/src.qcow2" "$gluster_brick/vm1.qcow2"
+hmp vm1 'qemu-io drive0 "write -P 0x99 1M 64k"' >/dev/null
+"$QEMU_IO" -r -U -f qcow2 -c "read -P 0x99 1M 64k" "$gluster_brick/vm1.qcow2" |
+    grep -q 'read 65536/65536' || fail "a guest write after the pivot is not on the volume"
+exit 0
