@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # A Gluster destination (glusterd, one brick): QEMU creates the qcow2
-# image on the volume.  Every close of a Gluster connection takes about
-# 10 s, during which QEMU's monitor does not answer: this test is short.
+# image on the volume.  An image that exists there is never truncated
+# without --reuse-external, and never when it is the VM's own disk (QEMU's
+# Gluster create opens with O_TRUNC, so the tool must look first).
+# Every close of a Gluster connection takes about 10 s, during which
+# QEMU's monitor does not answer, and an image written into the brick
+# directory behind Gluster's back does not read back: this test is one
+# copy, and the refusals work on the image that copy made.
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
@@ -29,4 +34,15 @@ images_equal "$T/src.qcow2" "$gluster_brick/vm1.qcow2"
 hmp vm1 'qemu-io drive0 "write -P 0x99 1M 64k"' >/dev/null
 "$QEMU_IO" -r -U -f qcow2 -c "read -P 0x99 1M 64k" "$gluster_brick/vm1.qcow2" |
     grep -q 'read 65536/65536' || fail "a guest write after the pivot is not on the volume"
+
+# Another VM's copy onto that image, without --reuse-external.
+cp "$gluster_brick/vm1.qcow2" "$T/vm1.orig"
+img_create "$T/src2.qcow2" qcow2 64M 4 0x24
+vm_start vm2 $(drive_args "$T/src2.qcow2" qcow2 drive0)
+unchanged vm2 bc_limited 120 vm2 vda --xml "$T/pivot.xml" --pivot
+expect_grep "exists" "$T/err"
+cmp "$T/vm1.orig" "$gluster_brick/vm1.qcow2" || fail "the existing image was changed"
+# vm1's copy onto the image it runs on.
+unchanged vm1 bc_limited 120 vm1 vda --xml "$T/pivot.xml" --reuse-external --pivot
+cmp "$T/vm1.orig" "$gluster_brick/vm1.qcow2" || fail "the VM's own disk was changed"
 exit 0
