@@ -64,4 +64,26 @@ rbd_ export --no-progress "$ceph_pool/pivot" "$T/pivot.qcow2" || fail "rbd expor
 "$QEMU_IO" -r -f qcow2 -c "read -P 0x99 1M 64k" "$T/pivot.qcow2" | grep -q 'read 65536/65536' ||
     fail "a guest write after the pivot is not in the pool"
 grep -qF "$(cat "$ceph_secret")" "$T/out" "$T/err" "$T"/vm1.log && fail "the key leaked"
+
+# --shallow: only the top is copied; the copy keeps the local backing file.
+img_create "$T/base.qcow2" qcow2 64M 16 0x11
+"$QEMU_IMG" create -q -f qcow2 -b "$T/base.qcow2" -F qcow2 "$T/top.qcow2"
+"$QEMU_IO" -f qcow2 -c "write -P 0x22 32M 4M" "$T/top.qcow2" >/dev/null
+vm_start vm2 $(drive_args "$T/top.qcow2" qcow2 drive0)
+rbd_xml "$T/shallow.xml" shallow
+expect_exit 0 bc vm2 vda --xml "$T/shallow.xml" --secret-file "$ceph_secret" --shallow --finish
+rbd_ export --no-progress "$ceph_pool/shallow" "$T/shallow.qcow2" || fail "rbd export"
+expect_eq "$("$QEMU_IMG" info --output=json "$T/shallow.qcow2" | jq -r '."backing-filename"')" \
+    "$T/base.qcow2" "backing file"
+alloc=$("$QEMU_IMG" map --output=json "$T/shallow.qcow2" |
+    jq '[.[] | select(.depth == 0 and .data) | .length] | add // 0')
+expect_eq "$alloc" 4194304 "data in the copy's top"
+images_equal "$T/top.qcow2" "$T/shallow.qcow2"
+
+# vm1 runs on the image 'pivot' now: a copy onto it is refused, also
+# with --reuse-external.
+unchanged vm1 bc vm1 vda --xml "$T/pivot.xml" --secret-file "$ceph_secret" \
+    --reuse-external --pivot
+rbd_ export --no-progress "$ceph_pool/pivot" "$T/pivot2.qcow2" || fail "rbd export"
+cmp "$T/pivot.qcow2" "$T/pivot2.qcow2" || fail "the VM's own disk was changed"
 exit 0
