@@ -75,6 +75,7 @@ other_host_start() {
     local n net veth
     need nsenter util-linux
     need unshare util-linux
+    need ip iproute2
     mkdir -p "$dir/run" "$dir/log" || die "cannot create $dir"
     unshare -n -m --propagation private sleep infinity </dev/null >/dev/null 2>&1 &
     echo $! >"$dir/holder.pid"
