@@ -441,19 +441,21 @@ netlink_up() {
     NET_C=$name-c NET_S=$name-s
 }
 
-# server_start NAME: start tests/servers/NAME with its state in
-# $T/srv-NAME, stopped when the test ends, and set the KEY=VALUE lines
-# it prints as shell variables.  A server that cannot run on this
-# machine (its exit status 77) skips the test with its reason.
+# server_start NAME [ARGS...]: start tests/servers/NAME with its state in
+# $T/srv-NAME, stopped when the test ends, and set the NAME=VALUE lines it
+# prints as shell variables.  A server that cannot run on this machine
+# (its exit status 77) skips the test with its reason.
 server_start() {
-    local name=$1 dir=$T/srv-$1 rc
+    local name=$1; shift
+    local dir=$T/srv-$name out rc
     mkdir -p "$dir"
-    "$TESTS_DIR/servers/$name" start "$dir" >"$dir/env" 2>"$dir/log"
-    rc=$?
     AT_EXIT+=("'$TESTS_DIR/servers/$name' stop '$dir'")
-    [ $rc = 77 ] && skip "$name: $(tail -n 1 "$dir/log")"
-    [ $rc = 0 ] || { cat "$dir/log" >&2; fail "server $name did not start"; }
-    grep -qvE '^[A-Z][A-Z0-9_]*=[^`$();&|<> ]*$' "$dir/env" &&
-        fail "server $name printed an unexpected line"
-    eval "$(cat "$dir/env")"
+    out=$("$TESTS_DIR/servers/$name" start "$dir" "$@" 2>"$T/srv-$name.log")
+    rc=$?
+    [ $rc = 77 ] && skip "$name: $(tail -n 1 "$T/srv-$name.log")"
+    [ $rc = 0 ] || { cat "$T/srv-$name.log" >&2; fail "the $name server did not start"; }
+    # Only NAME=VALUE lines, nothing a shell would expand.
+    grep -qvE '^[A-Za-z_][A-Za-z0-9_]*=[^ ;|&$`()<>]*$' <<<"$out" &&
+        fail "server $name printed an unexpected line: $out"
+    eval "$out"
 }
