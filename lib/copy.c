@@ -8,6 +8,7 @@
  * again, so a failed call leaves the VM and the file system as they were.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -495,36 +496,59 @@ static int check_network_self(struct copy *c, bc_error *err)
 static int probe_network_dest(struct copy *c, bc_error *err)
 {
     const char *missing = bc_dest_missing_words(&c->dest);
+    bc_qmp *q = c->conn->qmp;
     json_object *opts;
-    char node[48];
+    char node[48], secret[64] = "";
     bc_error tmp;
     int rc;
 
     if (!c->create || !missing)
         return 0;
-    /* Its own name: a probe that a killed run left is no obstacle. */
+    /* Its own names: a probe that a killed run left is no obstacle.  A
+     * protocol that logs in (rbd's cephx) gets the secret, for a while,
+     * as the copy's node will. */
     snprintf(node, sizeof(node), "bc-%s-p%ld", c->disk.token,
              (long)getpid());
-    if (!(opts = bc_dest_protocol_options(&c->dest, node, NULL, NULL, err)))
-        return -1;
+    if (c->secret) {
+        snprintf(secret, sizeof(secret), "%s-s", node);
+        opts = bc_json_add_str(json_object_new_object(), "qom-type", "secret");
+        bc_json_add_str(opts, "id", secret);
+        bc_json_add_str(opts, "data", c->secret);
+        bc_json_add_str(opts, "format", "base64");
+        rc = bc_qmp_execute(q, "object-add", opts, NULL, err);
+        json_object_put(opts);
+        if (rc < 0)
+            return -1;
+    }
+    if (!(opts = bc_dest_protocol_options(&c->dest, node,
+                                          secret[0] ? secret : NULL, NULL,
+                                          err)))
+        goto out;
     bc_json_add_bool(opts, "read-only", true);
     bc_error_init(&tmp);
-    rc = bc_qmp_execute(c->conn->qmp, "blockdev-add", opts, NULL, &tmp);
+    rc = bc_qmp_execute(q, "blockdev-add", opts, NULL, &tmp);
     json_object_put(opts);
     if (rc == 0 || tmp.code != BC_ERR_QMP) {
         opts = bc_json_add_str(json_object_new_object(), "node-name", node);
-        bc_qmp_execute(c->conn->qmp, "blockdev-del", opts, NULL, NULL);
+        bc_qmp_execute(q, "blockdev-del", opts, NULL, NULL);
         json_object_put(opts);
     }
     if (rc == 0)
-        return bc_set_error(err, BC_ERR_INVALID_ARG,
-                            "destination '%s' already exists; use "
-                            "--reuse-external to copy into it", c->dest_name);
-    if (tmp.code == BC_ERR_QMP && strstr(tmp.message, missing))
-        return 0;
-    return bc_set_error(err, tmp.code,
-                        "cannot tell whether destination '%s' exists: %s",
-                        c->dest_name, tmp.message);
+        bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' already "
+                     "exists; use --reuse-external to copy into it",
+                     c->dest_name);
+    else if (tmp.code != BC_ERR_QMP ||
+             fnmatch(missing, tmp.message, 0) != 0)
+        bc_set_error(err, tmp.code, "cannot tell whether destination '%s' "
+                     "exists: %s", c->dest_name, tmp.message);
+
+ out:
+    if (secret[0]) {
+        opts = bc_json_add_str(json_object_new_object(), "id", secret);
+        bc_qmp_execute(q, "object-del", opts, NULL, NULL);
+        json_object_put(opts);
+    }
+    return bc_error_isset(err) ? -1 : 0;
 }
 
 static int check_network_dest(struct copy *c, bc_error *err)

@@ -38,10 +38,9 @@ struct protocol {
     bool server_path;           /* <source name=> is a path in the
                                    server's file system */
     bc_dest_secret secret;      /* what <auth>'s secret file holds */
-    /* QEMU's words when the image to open does not exist: the existence
-     * probe before a creation looks for them.  NULL: not probed, as the
-     * protocol cannot create, or its creation refuses an existing image
-     * by itself (rbd: EEXIST). */
+    /* QEMU's words when the image to open does not exist, a pattern of
+     * fnmatch(3): the existence probe before a creation looks for them.  NULL: not probed, as the
+     * protocol cannot create. */
     const char *missing;
     /* How long opening or closing an image may keep the monitor from
      * answering (gluster's close takes about 10 s); 0: the usual. */
@@ -1016,12 +1015,14 @@ char *bc_dest_xml_canonical(const char *xml, bc_error *err)
 static const struct protocol protocols[] = {
     { .name = "nbd", .port = "10809", .writable = true, .tls = true,
       .options = nbd_options, .name_keys = "export" },
-    /* Creating an image that exists fails with EEXIST. */
+    /* Creating an image that exists fails with EEXIST, but only once
+     * the copy is under way: probed like the others. */
     { .name = "rbd", .port = "6789", .writable = true, .can_create = true,
       .secret = BC_SECRET_BASE64,
+      .missing = "*error reading header from *: No such file or directory*",
       .options = rbd_options, .name_keys = "pool/image" },
     { .name = "gluster", .port = "24007", .writable = true,
-      .can_create = true, .missing = "No such file or directory",
+      .can_create = true, .missing = "*No such file or directory*",
       .slow_ms = 20000,
       .options = gluster_options, .name_keys = "volume/path" },
     /* LUNs are made on the target, never by QEMU. */
@@ -1030,11 +1031,11 @@ static const struct protocol protocols[] = {
       .options = iscsi_options, .name_keys = "target/lun" },
     /* SSH_FX_NO_SUCH_FILE is SFTP's error code 2. */
     { .name = "ssh", .port = "22", .writable = true, .can_create = true,
-      .server_path = true, .missing = "sftp error code: 2)",
+      .server_path = true, .missing = "*(sftp error code: 2)*",
       .options = ssh_options, .name_keys = "path" },
     /* libnfs asks the portmapper: there is no port to give. */
     { .name = "nfs", .writable = true, .can_create = true,
-      .missing = "NFS3ERR_NOENT",
+      .missing = "*NFS3ERR_NOENT*",
       .options = nfs_options, .name_keys = "path" },
     /* Read-only in QEMU: refused as destinations. */
     { .name = "http", .port = "80" },

@@ -26,7 +26,7 @@ rc=$?
 case $rc in
 0)
     # The LUN's tail reads as zeroes, which compare accepts.
-    "$QEMU_IMG" compare -q -f qcow2 -F raw "$T/src.qcow2" "$tgt_lun1" ||
+    "$QEMU_IMG" compare -U -q -f qcow2 -F raw "$T/src.qcow2" "$tgt_lun1" ||
         fail "the LUN does not hold the disk"
     ;;
 2)
