@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "codec.h"
 #include "diskxml.h"
@@ -485,6 +488,82 @@ static int check_network_self(struct copy *c, bc_error *err)
     return 0;
 }
 
+static unsigned long long node_size(struct copy *c, const char *name,
+                                    bc_error *err)
+{
+    json_object *nodes = NULL;
+    unsigned long long size;
+
+    if (bc_conn_named_nodes(c->conn, &nodes, err) < 0)
+        return 0;
+    size = bc_json_uint(bc_json_get(bc_json_array_find(nodes, "node-name",
+                                                       name), "image"),
+                        "virtual-size", 0);
+    json_object_put(nodes);
+    return size;
+}
+
+/*
+ * The size of an image to copy into ('have' bytes, 0: not known) against
+ * the disk's: a qcow2 image (or any with a format) must have the disk's
+ * virtual size; a raw one at least its size, and a file no more (one of
+ * fixed size, a device, a LUN or an export, is used for the disk's size
+ * only).  One rule for the checks before anything changes and for the
+ * node QEMU opened.
+ */
+static int check_reused_size(struct copy *c, unsigned long long have,
+                             bc_error *err)
+{
+    unsigned long long want = c->disk.virtual_size;
+
+    if (!have || !want)
+        return 0;
+    if (strcmp(c->format, "raw") != 0) {
+        if (have != want)
+            return bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' "
+                                "has a virtual size of %llu bytes, but the "
+                                "disk has %llu bytes", c->dest_name, have,
+                                want);
+        return 0;
+    }
+    if (have < want)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' (%llu "
+                            "bytes) is smaller than the disk (%llu bytes)",
+                            c->dest_name, have, want);
+    if (have > want && c->dest.type == BC_DEST_FILE)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' is "
+                            "%llu bytes, but the disk is %llu bytes",
+                            c->dest_name, have, want);
+    return 0;
+}
+
+/* The size of a local image to copy into, before QEMU opens it: a raw
+ * file's or device's, a qcow2 header's virtual size; 0 for other formats
+ * (QEMU tells once it opened the image). */
+static unsigned long long local_image_size(const struct copy *c)
+{
+    unsigned char hdr[32];
+    unsigned long long size = 0;
+    struct stat st;
+    int fd, i;
+
+    if ((fd = open(c->dest.path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+        return 0;
+    if (fstat(fd, &st) == 0 && !strcmp(c->format, "raw")) {
+        if (S_ISREG(st.st_mode))
+            size = (unsigned long long)st.st_size;
+        else if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0)
+            size = 0;
+    } else if (!strcmp(c->format, "qcow2") &&
+               pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
+               !memcmp(hdr, "QFI\xfb", 4)) {
+        for (i = 24; i < 32; i++)
+            size = size << 8 | hdr[i];
+    }
+    close(fd);
+    return size;
+}
+
 /*
  * QEMU's creation over ssh, gluster and nfs truncates an image that is
  * there already.  Before creating one, open the destination read-only
@@ -496,13 +575,17 @@ static int check_network_self(struct copy *c, bc_error *err)
 static int probe_network_dest(struct copy *c, bc_error *err)
 {
     const char *missing = bc_dest_missing_words(&c->dest);
+    bool sized = !c->create && !strcmp(c->format, "raw");
     bc_qmp *q = c->conn->qmp;
     json_object *opts;
     char node[48], secret[64] = "";
+    unsigned long long have = 0;
     bc_error tmp;
     int rc;
 
-    if (!c->create || !missing)
+    /* A new image: whether one is there.  A raw one to copy into: that
+     * it opens, and its size. */
+    if (!(c->create && missing) && !sized)
         return 0;
     /* Its own names: a probe that a killed run left is no obstacle.  A
      * protocol that logs in (rbd's cephx) gets the secret, for a while,
@@ -528,12 +611,19 @@ static int probe_network_dest(struct copy *c, bc_error *err)
     bc_error_init(&tmp);
     rc = bc_qmp_execute(q, "blockdev-add", opts, NULL, &tmp);
     json_object_put(opts);
+    if (rc == 0 && sized)
+        have = node_size(c, node, &tmp);
     if (rc == 0 || tmp.code != BC_ERR_QMP) {
         opts = bc_json_add_str(json_object_new_object(), "node-name", node);
         bc_qmp_execute(q, "blockdev-del", opts, NULL, NULL);
         json_object_put(opts);
     }
-    if (rc == 0)
+    if (sized && rc < 0)
+        bc_set_error(err, tmp.code, "cannot open destination '%s': %s",
+                     c->dest_name, tmp.message);
+    else if (sized)
+        check_reused_size(c, have, err);
+    else if (rc == 0)
         bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' already "
                      "exists; use --reuse-external to copy into it",
                      c->dest_name);
@@ -1106,20 +1196,6 @@ static int create_format(struct copy *c, bc_error *err)
 }
 
 /* The size QEMU sees for node 'name', or 0 if it cannot be told. */
-static unsigned long long node_size(struct copy *c, const char *name,
-                                    bc_error *err)
-{
-    json_object *nodes = NULL;
-    unsigned long long size;
-
-    if (bc_conn_named_nodes(c->conn, &nodes, err) < 0)
-        return 0;
-    size = bc_json_uint(bc_json_get(bc_json_array_find(nodes, "node-name",
-                                                       name), "image"),
-                        "virtual-size", 0);
-    json_object_put(nodes);
-    return size;
-}
 
 static int add_format_node(struct copy *c, bc_error *err)
 {
@@ -1136,18 +1212,8 @@ static int add_format_node(struct copy *c, bc_error *err)
     if (reuse && raw && !dry) {
         if (!(have = node_size(c, c->proto_node, err)) && bc_error_isset(err))
             goto error;
-        if (have && have < want) {
-            bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' (%llu "
-                         "bytes) is smaller than the disk (%llu bytes)",
-                         c->dest_name, have, want);
+        if (check_reused_size(c, have, err) < 0)
             goto error;
-        }
-        if (have > want && c->dest.type == BC_DEST_FILE) {
-            bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' is %llu "
-                         "bytes, but the disk is %llu bytes", c->dest_name,
-                         have, want);
-            goto error;
-        }
     }
 
     bc_json_add_str(opts, "driver", c->format);
@@ -1459,6 +1525,9 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
     if (bc_dest_needs_secret(&c.dest) && read_secret(&c, err) < 0)
         goto out;
     if (choose_format(&c, err) < 0)
+        goto out;
+    if (c.dest.type != BC_DEST_NETWORK && !c.create &&
+        check_reused_size(&c, local_image_size(&c), err) < 0)
         goto out;
     /* Last, as it asks the server. */
     if (c.dest.type == BC_DEST_NETWORK && check_network_dest(&c, err) < 0)

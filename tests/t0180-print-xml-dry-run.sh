@@ -74,4 +74,24 @@ unchanged --exit 1 vm1 bc vm1 vda --xml "$T/ssh.xml" --dry-run
 expect_grep "cannot tell whether destination 'ssh://127.0.0.1:1/srv/images/vm1.qcow2' exists: " "$T/err"
 [ -s "$T/out" ] && fail "a dry run that failed its checks printed commands"
 rm -f "$T/ssh.xml"
+
+# A dry run makes every check the real run makes before its first change,
+# and ends as it would: an image of the wrong size to copy into, a local
+# one (its header) or an NBD export (QEMU opens it read-only and closes it
+# again), is refused by both with the same words, exit 2.
+"$QEMU_IMG" create -q -f qcow2 "$T/small.qcow2" 32M
+"$QEMU_IMG" create -q -f raw "$T/small.raw" 32M
+nbd_serve small "addr.type=unix,addr.path=$T/small.sock" \
+    "driver=file,filename=$T/small.raw,node-name=fmt0" ||
+    fail "qemu-storage-daemon did not start"
+nbd_xml "$T/small.xml" "$T/small.sock"
+for args in "$T/small.qcow2 --format qcow2" "$T/small.raw --format raw" \
+            "--xml $T/small.xml"; do
+    unchanged vm1 bc vm1 vda $args --reuse-external --dry-run
+    cp "$T/err" "$T/err.dry"
+    [ -s "$T/out" ] && fail "a dry run that failed its checks printed commands"
+    unchanged vm1 bc vm1 vda $args --reuse-external --pivot
+    diff -u "$T/err.dry" "$T/err" || fail "the dry run and the real one differ: $args"
+    expect_grep "(33554432 bytes) is smaller than the disk\|has a virtual size of 33554432 bytes" "$T/err"
+done
 exit 0
