@@ -572,56 +572,123 @@ static unsigned long long local_image_size(const struct copy *c)
  * image" means it is free; any other is reported.  Read-only, so also
  * in a dry run.
  */
+/* The object QEMU reads the destination's secret from. */
+static json_object *secret_args(const struct copy *c, const char *id,
+                                bool hidden)
+{
+    json_object *args = json_object_new_object();
+
+    bc_json_add_str(args, "qom-type", "secret");
+    bc_json_add_str(args, "id", id);
+    bc_json_add_str(args, "data", hidden ? "(hidden)" : c->secret);
+    bc_json_add_str(args, "format", "base64");
+    return args;
+}
+
+/* The TLS credentials of the connection: QEMU reads the certificates
+ * from the directory. */
+static json_object *tls_args(const struct copy *c, const char *id)
+{
+    json_object *args = json_object_new_object();
+
+    bc_json_add_str(args, "qom-type", "tls-creds-x509");
+    bc_json_add_str(args, "id", id);
+    bc_json_add_str(args, "endpoint", "client");
+    bc_json_add_str(args, "dir", c->tls_dir);
+    bc_json_add_bool(args, "verify-peer", true);
+    return args;
+}
+
+/* Run 'cmd' with the object or node named 'key': 'name', ignoring the
+ * outcome (taking a probe's pieces away). */
+static void drop(bc_qmp *q, const char *cmd, const char *key,
+                 const char *name)
+{
+    json_object *args = bc_json_add_str(json_object_new_object(), key, name);
+
+    bc_qmp_execute(q, cmd, args, NULL, NULL);
+    json_object_put(args);
+}
+
+static void explain_connect_error(struct copy *c, bc_error *err);
+
 static int probe_network_dest(struct copy *c, bc_error *err)
 {
     const char *missing = bc_dest_missing_words(&c->dest);
-    bool sized = !c->create && !strcmp(c->format, "raw");
+    /* The copy opens an image to copy into and checks its size itself;
+     * a dry run must ask the same. */
+    bool reuse = !c->create && bc_conn_is_dry_run(c->conn);
     bc_qmp *q = c->conn->qmp;
     json_object *opts;
-    char node[48], secret[64] = "";
+    char node[48], fmt[56] = "", secret[56] = "", tls[56] = "";
     unsigned long long have = 0;
+    bool opened;
     bc_error tmp;
     int rc;
 
-    /* A new image: whether one is there.  A raw one to copy into: that
-     * it opens, and its size. */
-    if (!(c->create && missing) && !sized)
+    /* A new image: whether one is there.  One to copy into: that it
+     * opens, and its size. */
+    if (!(c->create && missing) && !reuse)
         return 0;
-    /* Its own names: a probe that a killed run left is no obstacle.  A
-     * protocol that logs in (rbd's cephx) gets the secret, for a while,
-     * as the copy's node will. */
+    /* Its own names: a probe that a killed run left is no obstacle.  The
+     * objects the connection needs (rbd's cephx key, NBD's TLS
+     * credentials) are there for as long as the probe runs. */
     snprintf(node, sizeof(node), "bc-%s-p%ld", c->disk.token,
              (long)getpid());
     if (c->secret) {
         snprintf(secret, sizeof(secret), "%s-s", node);
-        opts = bc_json_add_str(json_object_new_object(), "qom-type", "secret");
-        bc_json_add_str(opts, "id", secret);
-        bc_json_add_str(opts, "data", c->secret);
-        bc_json_add_str(opts, "format", "base64");
+        opts = secret_args(c, secret, false);
         rc = bc_qmp_execute(q, "object-add", opts, NULL, err);
         json_object_put(opts);
-        if (rc < 0)
-            return -1;
+        if (rc < 0) {
+            secret[0] = '\0';
+            goto out;
+        }
+    }
+    if (bc_dest_uses_tls(&c->dest)) {
+        snprintf(tls, sizeof(tls), "%s-t", node);
+        opts = tls_args(c, tls);
+        rc = bc_qmp_execute(q, "object-add", opts, NULL, err);
+        json_object_put(opts);
+        if (rc < 0) {
+            tls[0] = '\0';
+            goto out;
+        }
     }
     if (!(opts = bc_dest_protocol_options(&c->dest, node,
-                                          secret[0] ? secret : NULL, NULL,
-                                          err)))
+                                          secret[0] ? secret : NULL,
+                                          tls[0] ? tls : NULL, err)))
         goto out;
     bc_json_add_bool(opts, "read-only", true);
     bc_error_init(&tmp);
     rc = bc_qmp_execute(q, "blockdev-add", opts, NULL, &tmp);
     json_object_put(opts);
-    if (rc == 0 && sized)
-        have = node_size(c, node, &tmp);
-    if (rc == 0 || tmp.code != BC_ERR_QMP) {
-        opts = bc_json_add_str(json_object_new_object(), "node-name", node);
-        bc_qmp_execute(q, "blockdev-del", opts, NULL, NULL);
+    /* Added, or perhaps added: QEMU did not say no. */
+    opened = rc == 0 || tmp.code != BC_ERR_QMP;
+    /* The image's size: of the format layer, unless it is raw. */
+    if (rc == 0 && reuse && strcmp(c->format, "raw") != 0) {
+        snprintf(fmt, sizeof(fmt), "%s-f", node);
+        opts = bc_json_add_str(json_object_new_object(), "driver", c->format);
+        bc_json_add_str(opts, "node-name", fmt);
+        bc_json_add_str(opts, "file", node);
+        bc_json_add_bool(opts, "read-only", true);
+        if (bc_qmp_execute(q, "blockdev-add", opts, NULL, &tmp) < 0) {
+            fmt[0] = '\0';
+            rc = -1;
+        }
         json_object_put(opts);
     }
-    if (sized && rc < 0)
-        bc_set_error(err, tmp.code, "cannot open destination '%s': %s",
-                     c->dest_name, tmp.message);
-    else if (sized)
+    if (rc == 0 && reuse)
+        have = node_size(c, fmt[0] ? fmt : node, &tmp);
+    if (fmt[0])
+        drop(q, "blockdev-del", "node-name", fmt);
+    if (opened)
+        drop(q, "blockdev-del", "node-name", node);
+    if (reuse && rc < 0) {
+        /* As the copy would say it. */
+        *err = tmp;
+        explain_connect_error(c, err);
+    } else if (reuse)
         check_reused_size(c, have, err);
     else if (rc == 0)
         bc_set_error(err, BC_ERR_INVALID_ARG, "destination '%s' already "
@@ -633,11 +700,10 @@ static int probe_network_dest(struct copy *c, bc_error *err)
                      "exists: %s", c->dest_name, tmp.message);
 
  out:
-    if (secret[0]) {
-        opts = bc_json_add_str(json_object_new_object(), "id", secret);
-        bc_qmp_execute(q, "object-del", opts, NULL, NULL);
-        json_object_put(opts);
-    }
+    if (tls[0])
+        drop(q, "object-del", "id", tls);
+    if (secret[0])
+        drop(q, "object-del", "id", secret);
     return bc_error_isset(err) ? -1 : 0;
 }
 
@@ -1055,13 +1121,8 @@ static int add_secret(struct copy *c, bc_error *err)
 
     if (c->added_secret || !c->secret)
         return 0;
-    args = json_object_new_object();
-    bc_json_add_str(args, "qom-type", "secret");
-    bc_json_add_str(args, "id", c->secret_id);
     /* A dry run prints the commands: never the secret. */
-    bc_json_add_str(args, "data", bc_conn_is_dry_run(c->conn) ? "(hidden)"
-                                                              : c->secret);
-    bc_json_add_str(args, "format", "base64");
+    args = secret_args(c, c->secret_id, bc_conn_is_dry_run(c->conn));
     if (add_thing(c, UNDO_OBJECT, c->secret_id, "object-add", args, err) < 0)
         return -1;
     c->added_secret = true;
@@ -1077,12 +1138,7 @@ static int add_tls(struct copy *c, bc_error *err)
 
     if (c->added_tls || !bc_dest_uses_tls(&c->dest))
         return 0;
-    args = json_object_new_object();
-    bc_json_add_str(args, "qom-type", "tls-creds-x509");
-    bc_json_add_str(args, "id", c->tls_id);
-    bc_json_add_str(args, "endpoint", "client");
-    bc_json_add_str(args, "dir", c->tls_dir);
-    bc_json_add_bool(args, "verify-peer", true);
+    args = tls_args(c, c->tls_id);
     if (add_thing(c, UNDO_OBJECT, c->tls_id, "object-add", args, err) < 0)
         return -1;
     c->added_tls = true;

@@ -1031,7 +1031,7 @@ static const struct protocol protocols[] = {
       .options = iscsi_options, .name_keys = "target/lun" },
     /* SSH_FX_NO_SUCH_FILE is SFTP's error code 2. */
     { .name = "ssh", .port = "22", .writable = true, .can_create = true,
-      .server_path = true, .missing = "*(sftp error code: 2)*",
+      .server_path = true, .missing = "*sftp error code: 2)*",
       .options = ssh_options, .name_keys = "path" },
     /* libnfs asks the portmapper: there is no port to give. */
     { .name = "nfs", .writable = true, .can_create = true,

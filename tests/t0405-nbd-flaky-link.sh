@@ -61,13 +61,14 @@ expect_grep '<reconnect delay="10"/>' "$T/out"
 cp "$T/out" "$T/printed.xml"
 expect_exit 0 bc vm1 vda --xml "$T/printed.xml" --print-xml
 diff -u "$T/printed.xml" "$T/out" || fail "--print-xml of its own output differs"
+
+# (a) 25 ms each way and 1 % loss, through a relay on the server host.
+export_raw slow 10809
+# A dry run opens the export, as the copy would, and closes it again.
 expect_exit 0 bc vm1 vda --xml "$T/printed.xml" --reuse-external --dry-run --pivot
 expect_eq "$(jq -c 'select(.execute == "blockdev-add" and .arguments.driver == "nbd") | .arguments."reconnect-delay"' "$T/out")" \
     10 "reconnect-delay sent"
 rm -f "$T/printed.xml"
-
-# (a) 25 ms each way and 1 % loss, through a relay on the server host.
-export_raw slow 10809
 ip netns exec "$NET_S" /usr/bin/python3 "$TESTS_DIR/helpers/delay-relay" \
     "$SRV" 10810 "$SRV" 10809 25 >"$T/relay.out" 2>"$T/relay.log" &
 BG_PIDS+=($!)

@@ -25,26 +25,42 @@ expect_grep "authenticates as 'admin': give the file holding its secret" "$T/err
 unchanged vm1 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/nokey"
 expect_grep "cannot read secret file '$T/nokey'" "$T/err"
 
-# Into an image that exists (no server here to ask whether it does).
-expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/key" --reuse-external --dry-run
+# A dry run opens an image to copy into, as the copy would: a real
+# iSCSI target with CHAP.  The secret object shows hidden.
+server_start tgt
+cat >"$T/lun.xml" <<XML
+<disk type='network'>
+  <driver type='raw'/>
+  <source protocol='iscsi' name='$tgt_iqn/1'>
+    <host name='$tgt_host' port='$tgt_port'/>
+    <auth username='$tgt_user'><secret type='iscsi' usage='t1'/></auth>
+  </source>
+</disk>
+XML
+cp "$tgt_secret" "$T/chapkey"
+chmod 600 "$T/chapkey"
+expect_exit 0 bc vm1 vda --xml "$T/lun.xml" --secret-file "$T/chapkey" --reuse-external --dry-run
 expect_eq "$(jq -c 'select(.execute == "object-add" and .arguments.id == "bc-drive0-s1") | .arguments' "$T/out" | sort -u)" \
     '{"qom-type":"secret","id":"bc-drive0-s1","data":"(hidden)","format":"base64"}' \
     "secret object"
-expect_eq "$(jq -r 'select(.execute == "blockdev-add" and .arguments.driver == "rbd") | .arguments."key-secret"' "$T/out")" \
-    bc-drive0-s1 "key-secret"
-BLOCKCOPY_SECRET_FILE=$T/key expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --reuse-external --dry-run
-expect_grep '"key-secret":"bc-drive0-s1"' "$T/out"
+expect_eq "$(jq -r 'select(.execute == "blockdev-add" and .arguments.driver == "iscsi") | .arguments."password-secret"' "$T/out")" \
+    bc-drive0-s1 "password-secret"
+BLOCKCOPY_SECRET_FILE=$T/chapkey expect_exit 0 bc vm1 vda --xml "$T/lun.xml" --reuse-external --dry-run
+expect_grep '"password-secret":"bc-drive0-s1"' "$T/out"
 [ -s "$T/err" ] && fail "a warning for a private secret file: $(cat "$T/err")"
 
 # A relative secret file is the user's, not one in QEMU's working
 # directory; one that others may read draws a warning.
-(cd "$T" && expect_exit 0 bc vm1 vda --xml rbd.xml --secret-file key --reuse-external --dry-run) ||
+(cd "$T" && expect_exit 0 bc vm1 vda --xml lun.xml --secret-file chapkey --reuse-external --dry-run) ||
     exit 1
-expect_grep '"key-secret":"bc-drive0-s1"' "$T/out"
-chmod 640 "$T/key"
-expect_exit 0 bc vm1 vda --xml "$T/rbd.xml" --secret-file "$T/key" --reuse-external --dry-run
-expect_err "warning: secret file '$T/key' may be read by others (mode 0640): 'chmod 600' it"
-chmod 600 "$T/key"
+expect_grep '"password-secret":"bc-drive0-s1"' "$T/out"
+chmod 640 "$T/chapkey"
+expect_exit 0 bc vm1 vda --xml "$T/lun.xml" --secret-file "$T/chapkey" --reuse-external --dry-run
+expect_err "warning: secret file '$T/chapkey' may be read by others (mode 0640): 'chmod 600' it"
+chmod 600 "$T/chapkey"
+if grep -rq "$(cat "$T/chapkey")" "$T/out" "$T/err"; then
+    fail "the secret leaked into a dry run"
+fi
 
 # No Ceph here: QEMU fails, and the secret object goes with the rest.
 qmp vm1 qom-list '{"path": "/objects"}' | jq -r '.[].name' | sort >"$T/objects.before"
