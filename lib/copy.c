@@ -1582,16 +1582,16 @@ int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
         goto out;
     if (choose_format(&c, err) < 0)
         goto out;
+    if ((flags & BC_BLOCK_COPY_TARGET_ZEROED) &&
+        bc_conn_need_feature(conn, BC_FEATURE_TARGET_IS_ZERO,
+                             "be told that the destination is zeroed",
+                             err) < 0)
+        goto out;
     if (c.dest.type != BC_DEST_NETWORK && !c.create &&
         check_reused_size(&c, local_image_size(&c), err) < 0)
         goto out;
     /* Last, as it asks the server. */
     if (c.dest.type == BC_DEST_NETWORK && check_network_dest(&c, err) < 0)
-        goto out;
-    if ((flags & BC_BLOCK_COPY_TARGET_ZEROED) &&
-        bc_conn_need_feature(conn, BC_FEATURE_TARGET_IS_ZERO,
-                             "be told that the destination is zeroed",
-                             err) < 0)
         goto out;
     /* From here on the VM changes; every failure rolls back. */
     if (clean_leftovers(&c, err) < 0 || choose_node_names(&c, err) < 0)

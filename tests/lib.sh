@@ -351,6 +351,17 @@ copy_running() {
     wait_job_status "$vm" running
 }
 
+# wait_held SOCKET: wait (at most 30 s) until QEMU serves a client on
+# monitor SOCKET (an accepted connection under its path).
+wait_held() {
+    local i
+    for i in $(seq 1 600); do
+        grep -q " 03 [0-9]* $1\$" /proc/net/unix && return 0
+        sleep 0.05
+    done
+    fail "nobody holds the monitor $1"
+}
+
 # proxy_start VM [qmp-proxy options]: a QMP proxy (tests/helpers/qmp-proxy)
 # in front of VM's monitor, on $T/px-VM.qmp, logging to $T/px-VM.log, for
 # the faults of timing a real QEMU does not produce by itself.  Sets $px

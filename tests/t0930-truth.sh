@@ -129,7 +129,7 @@ unchanged vm5 bc job vm5 vda --wait --timeout 4294968
 # behind it: every later call ends after its timeouts, none hangs.
 "$QMPC" "$(sock vm5)" --hold 60 &
 BG_PIDS+=($!)
-sleep 0.5
+wait_held "$(sock vm5)"
 for _ in 1 2 3 4; do
     BLOCKCOPY_GREETING_TIMEOUT_MS=300 expect_exit 1 bc_limited 20 disks "$(sock vm5)"
     expect_grep "is held by pid [0-9]* (python3)" "$T/err"
