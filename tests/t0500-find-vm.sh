@@ -99,8 +99,13 @@ for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 20000))
     qemu_named "$tag-tcp" -qmp "tcp:127.0.0.1:$port,server=on,wait=off"
     p7=$qpid
-    sleep 0.3
-    kill -0 "$p7" 2>/dev/null && break
+    # Listening, or gone (the port was taken).
+    for _ in $(seq 200); do
+        kill -0 "$p7" 2>/dev/null || break
+        grep -q "^ *[0-9]*: 0100007F:$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp &&
+            break 2
+        sleep 0.05
+    done
 done
 expect_exit 0 bc disks "tcp:127.0.0.1:$port"
 expect_exit 0 bc --json list

@@ -147,10 +147,18 @@ fake 65534 "$c3"
 # wrapper script in PATH would exec it under its own name).
 py=$(python3 -c 'import sys; print(sys.executable)')
 root_qemu() {
+    local i
     bash -c 'exec -a qemu-system-x86_64 "$0" -c "import time; time.sleep(600)" "$@"' \
         "$py" -name "$1" -qmp "unix:$2,server=on,wait=off" &
     BG_PIDS+=($!)
     rpid=$!
+    # Until the exec, /proc shows bash.
+    for i in $(seq 200); do
+        tr '\0' ' ' <"/proc/$rpid/cmdline" 2>/dev/null | grep -q -- "-name $1 " &&
+            return 0
+        sleep 0.05
+    done
+    fail "the process named $1 did not start"
 }
 root_qemu "$tag-c3" "$c3"
 c3pid=$rpid
@@ -160,7 +168,6 @@ linkpid=$rpid
 echo not a socket >"$T/p/file.sock"
 root_qemu "$tag-file" "$T/p/file.sock"
 filepid=$rpid
-sleep 0.2
 for g in "" --any-owner; do
     expect_exit 2 bc $g qmp "$tag-c3" query-status
     expect_err "error: VM '$tag-c3' (pid $c3pid): its monitor socket '$c3' belongs to user '$other' (uid 65534), the QEMU process to user '$me' (uid 0): refused by name; give the socket path if you trust it"
