@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "disk.h"
+#include "diskxml.h"
 #include "graph.h"
 #include "jsonutil.h"
 
@@ -107,36 +108,13 @@ static char *nonempty_dup(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
-/*
- * A copy of QEMU's name for an image: a local file or device as its path.
- * A node with options of its own (a raw node limited to a size, over a
- * block device) has a "json:{...}" name; where the protocol node under it
- * is a local file or device, its path is what the admin knows and types.
- */
+/* QEMU's name for an image; a local file or device under a "json:" name
+ * as its path, which is what the admin knows and types. */
 static char *local_name(const char *name)
 {
-    json_object *root, *o, *file;
-    const char *driver, *path = NULL;
-    char *ret;
-    int depth;
+    char *path = bc_local_path_of_filename(name);
 
-    if (!name || !bc_str_has_prefix(name, "json:") ||
-        !(root = json_tokener_parse(name + 5)))
-        return nonempty_dup(name);
-    for (o = root, depth = 0; o && depth < 8; o = file, depth++) {
-        file = bc_json_get(o, "file");
-        if (json_object_is_type(file, json_type_object))
-            continue;
-        driver = bc_json_str(o, "driver");
-        if (driver && (!strcmp(driver, "file") ||
-                       !strcmp(driver, "host_device") ||
-                       !strcmp(driver, "host_cdrom")))
-            path = bc_json_str(o, "filename");
-        break;
-    }
-    ret = nonempty_dup(path && path[0] == '/' ? path : name);
-    json_object_put(root);
-    return ret;
+    return path ? path : nonempty_dup(name);
 }
 
 /* The file names of an image and of its backing images, top first. */

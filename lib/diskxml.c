@@ -1180,18 +1180,50 @@ static char *json_name(json_object *o, const char *keys)
     return name;
 }
 
+/* Down from the format layers of a "json:" name's options to the node
+ * that reaches the image: the first whose "file" is no node of options. */
+static json_object *protocol_layer(json_object *o)
+{
+    json_object *f;
+    int depth;
+
+    for (depth = 0; o && depth < 16; depth++) {
+        if (!json_object_object_get_ex(o, "file", &f) ||
+            !json_object_is_type(f, json_type_object))
+            return o;
+        o = f;
+    }
+    return NULL;
+}
+
+char *bc_local_path_of_filename(const char *filename)
+{
+    json_object *root, *o;
+    const char *drv, *path;
+    char *ret = NULL;
+
+    if (!filename || !bc_str_has_prefix(filename, "json:") ||
+        !(root = json_tokener_parse(filename + 5)))
+        return NULL;
+    o = protocol_layer(root);
+    drv = opt(o, "driver");
+    path = opt(o, "filename");
+    if (drv && path && path[0] == '/' &&
+        (!strcmp(drv, "file") || !strcmp(drv, "host_device") ||
+         !strcmp(drv, "host_cdrom")))
+        ret = strdup(path);
+    json_object_put(root);
+    return ret;
+}
+
 static char *json_location(const char *text)
 {
-    json_object *root = json_tokener_parse(text), *o = root, *srv, *f;
+    json_object *root = json_tokener_parse(text), *o, *srv;
     const char *drv, *host, *port, *portal;
     char key[64], *full = NULL, *name = NULL, *loc = NULL;
 
-    /* Down from the format layers to the protocol node. */
-    while ((drv = opt(o, "driver")) && !find_protocol(drv) &&
-           json_object_object_get_ex(o, "file", &f) &&
-           json_object_is_type(f, json_type_object))
-        o = f;
-    if (!drv || !find_protocol(drv))
+    o = protocol_layer(root);
+    if (!(drv = opt(o, "driver")) || !find_protocol(drv))
         goto out;
     srv = NULL;
     if (json_object_object_get_ex(o, "server", &srv) &&

@@ -132,6 +132,10 @@ int bc_dest_slow_ms(const bc_dest *dest);
 char *bc_dest_location(const bc_dest *dest);
 char *bc_location_of_filename(const char *filename);
 
+/* The local file or device under a "json:{...}" name QEMU gives a node
+ * with options of its own (a raw node limited to a size), or NULL. */
+char *bc_local_path_of_filename(const char *filename);
+
 /*
  * Look up the ssh destination's host in its <knownHosts> file (plain,
  * hashed and "[host]:port" entries) and set dest->host_key_sha256.
