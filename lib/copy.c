@@ -547,7 +547,10 @@ static unsigned long long local_image_size(const struct copy *c)
     struct stat st;
     int fd, i;
 
-    if ((fd = open(c->dest.path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+    /* Never through a link to a file: open_dest() refuses that, and says
+     * why.  A device is often named by one (/dev/disk/by-id). */
+    if ((fd = open(c->dest.path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+                   (c->dest.type == BC_DEST_BLOCK ? 0 : O_NOFOLLOW))) < 0)
         return 0;
     if (fstat(fd, &st) == 0 && !strcmp(c->format, "raw")) {
         if (S_ISREG(st.st_mode))
