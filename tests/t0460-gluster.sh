@@ -7,6 +7,7 @@
 # QEMU's monitor does not answer, and an image written into the brick
 # directory behind Gluster's back does not read back: this test is one
 # copy, and the refusals work on the image that copy made.
+# run-tests: start early
 . "$(dirname "$0")/lib.sh"
 need_qemu
 # Under valgrind only the tool is slower, and its code for a network

@@ -5,6 +5,7 @@
 # a source format (qcow2, raw, or a qcow2 over a backing file copied
 # shallow) and a copy mode (background or synchronous writes).
 #   ROUNDS=N (default 20; make soak runs hundreds), SEED=N to replay one.
+# run-tests: start early
 . "$(dirname "$0")/lib.sh"
 need_qemu
 

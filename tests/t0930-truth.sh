@@ -3,6 +3,7 @@
 # an event is stale, or a pivot was asked for and nobody waited: each case
 # once made the tool report "copied" for a half copy, "aborted" for a
 # pivoted disk, or unlink a file QEMU still wrote.
+# run-tests: start early
 . "$(dirname "$0")/lib.sh"
 need_qemu
 

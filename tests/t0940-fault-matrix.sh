@@ -16,6 +16,7 @@
 # are faulted in the first one only.  MATRIX_JOBS cells run at once;
 # MATRIX_SCENARIOS picks scenarios (pivot, the one the others share a
 # prefix with, always runs).
+# run-tests: start early
 . "$(dirname "$0")/lib.sh"
 need_qemu
 CELL=$TESTS_DIR/helpers/fault-cell
