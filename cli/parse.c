@@ -114,7 +114,8 @@ int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             cli_error("option --%s was given more than once", o->name);
             return -1;
         }
-        if (o->type == CLI_OPT_BOOL) {
+        if (o->type == CLI_OPT_BOOL ||
+            (!eq && (o->flags & CLI_OPT_VALUE_OPTIONAL))) {
             if (eq) {
                 cli_error("option --%s takes no value", o->name);
                 return -1;
