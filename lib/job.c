@@ -700,6 +700,7 @@ struct watch {
     /* opts->converge_ms: the first sample, the least remaining data seen
      * and the sample then, the next sample; done once switched or said. */
     int64_t conv_t0, conv_best_at, conv_next;
+    unsigned long long conv_cur0, conv_end0;
     unsigned long long conv_best, conv_best_cur, conv_best_end;
     bool conv_done;
     unsigned long long dirty_rate, copy_rate;   /* see bc_job_event */
@@ -1182,8 +1183,11 @@ static int check_converging(struct watch *w, int64_t now, bc_error *tmp)
     if (w->status != BC_JS_RUNNING)
         return 0;
     left = w->end > w->cur ? w->end - w->cur : 0;
-    if (!w->conv_t0)
+    if (!w->conv_t0) {
         w->conv_t0 = now;
+        w->conv_cur0 = w->cur;
+        w->conv_end0 = w->end;
+    }
     if (w->conv_best_at == 0 || left < w->conv_best) {
         w->conv_best = left;
         w->conv_best_at = now;
@@ -1197,7 +1201,13 @@ static int check_converging(struct watch *w, int64_t now, bc_error *tmp)
     w->conv_done = true;
     /* The rates since the copy was nearest to done: what came before
      * (a first pass that skips zero ranges in no time) says nothing of
-     * how fast it goes now. */
+     * how fast it goes now.  A copy still shrinking when its time is up
+     * was nearest to done just now: then since the first sample. */
+    if (now - w->conv_best_at < 2 * CONVERGE_SAMPLE_MS * 1000) {
+        w->conv_best_at = w->conv_t0;
+        w->conv_best_cur = w->conv_cur0;
+        w->conv_best_end = w->conv_end0;
+    }
     secs = (double)(now - w->conv_best_at) / 1e6;
     bc_error_init(&why);
     if (change_to_write_blocking(w->conn, w->id, &why) < 0 &&
