@@ -7,6 +7,8 @@
  *   writer check IMAGE [MIN]
  *                         on the host: IMAGE (raw) must hold an exact
  *                         prefix of the log, at least MIN records
+ *   writer fill IMAGE N   on the host: write the first N records, which
+ *                         the guest then finds and continues
  *
  * The log is a sequence of 4 KiB records, record N at offset N * 4096,
  * written one at a time with O_DIRECT, so the device sees them in order.
@@ -21,6 +23,7 @@
  *                     known to be on the device
  *   stop              stop writing, fsync, print the counts and the
  *                     write latency (p50, p99 of each pwrite, in us)
+ *                     since the last write command
  *   verify            stop, then read the whole log back: every record
  *                     written present and intact, nothing after it
  */
@@ -161,6 +164,28 @@ out:
     return ret;
 }
 
+/* The number of intact records at the start of the log. */
+static uint64_t log_length(int fd, uint64_t slots)
+{
+    unsigned char *buf = aligned_alloc(REC, CHUNK);
+    uint64_t s = 0;
+    char why[128];
+
+    while (buf && s < slots) {
+        size_t n = (slots - s) * REC < CHUNK ? (slots - s) * REC : CHUNK;
+        size_t i;
+
+        if (pread(fd, buf, n, (off_t)(s * REC)) != (ssize_t)n)
+            break;
+        for (i = 0; i < n / REC; i++, s++)
+            if (rec_check(buf + i * REC, s, why, sizeof(why)) != 0)
+                goto out;
+    }
+out:
+    free(buf);
+    return s;
+}
+
 static void say(const char *fmt, ...)
 {
     va_list ap;
@@ -191,6 +216,7 @@ static int cmp_u32(const void *a, const void *b)
 struct guest {
     int fd;
     uint64_t slots, written, acked, since_sync;
+    uint64_t phase;             /* the first record of this write command */
     uint32_t *lat;              /* us, one per record written */
     int writing;
     double rate, start, last_report;
@@ -216,21 +242,22 @@ static void guest_sync(struct guest *g)
 
 static void guest_stop(struct guest *g)
 {
+    uint64_t n = g->written - g->phase;
     uint32_t p50 = 0, p99 = 0;
 
     g->writing = 0;
     guest_sync(g);
-    if (g->written) {
-        uint32_t *s = malloc(g->written * sizeof(*s));
+    if (n) {
+        uint32_t *s = malloc(n * sizeof(*s));
 
         if (!s) {
             say("error out of memory");
             exit(1);
         }
-        memcpy(s, g->lat, g->written * sizeof(*s));
-        qsort(s, g->written, sizeof(*s), cmp_u32);
-        p50 = s[(g->written - 1) * 50 / 100];
-        p99 = s[(g->written - 1) * 99 / 100];
+        memcpy(s, g->lat + g->phase, n * sizeof(*s));
+        qsort(s, n, sizeof(*s), cmp_u32);
+        p50 = s[(n - 1) * 50 / 100];
+        p99 = s[(n - 1) * 99 / 100];
         free(s);
     }
     say("stopped written=%" PRIu64 " acked=%" PRIu64 " p50=%" PRIu32 "us p99=%"
@@ -272,6 +299,7 @@ static void guest_command(struct guest *g, char *line)
         g->rate = (double)rate;
         g->sync_every = sync_every;
         g->writing = 1;
+        g->phase = g->written;
         g->start = now();
         say("writing");
     } else if (!strcmp(line, "stop")) {
@@ -309,7 +337,9 @@ static int guest_main(const char *dev)
         say("error out of memory");
         return 1;
     }
-    say("ready slots=%" PRIu64, g.slots);
+    /* A log that is there already goes on. */
+    g.written = g.acked = g.phase = log_length(g.fd, g.slots);
+    say("ready slots=%" PRIu64 " records=%" PRIu64, g.slots, g.written);
     for (;;) {
         struct pollfd pfd = { .fd = 0, .events = POLLIN };
         struct timespec ts = { 0, 0 }, *tsp = NULL;
@@ -380,13 +410,38 @@ static int check_main(const char *image, const char *min)
     return 0;
 }
 
+static int fill_main(const char *image, const char *count)
+{
+    unsigned char rec[REC];
+    uint64_t n = strtoull(count, NULL, 10), i;
+    int fd = open(image, O_WRONLY);
+
+    if (fd < 0) {
+        fprintf(stderr, "writer: cannot open '%s': %s\n", image, strerror(errno));
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        rec_fill(rec, i);
+        if (pwrite(fd, rec, REC, (off_t)(i * REC)) != REC) {
+            fprintf(stderr, "writer: cannot write '%s': %s\n", image,
+                    strerror(errno));
+            close(fd);
+            return 1;
+        }
+    }
+    return close(fd) < 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "guest"))
         return guest_main(argv[2]);
     if ((argc == 3 || argc == 4) && !strcmp(argv[1], "check"))
         return check_main(argv[2], argc == 4 ? argv[3] : NULL);
+    if (argc == 4 && !strcmp(argv[1], "fill"))
+        return fill_main(argv[2], argv[3]);
     fprintf(stderr, "usage: writer guest DEVICE\n"
-            "       writer check IMAGE [MIN-RECORDS]\n");
+            "       writer check IMAGE [MIN-RECORDS]\n"
+            "       writer fill IMAGE RECORDS\n");
     return 2;
 }
