@@ -450,7 +450,8 @@ static int complete_words(cli_ctx *ctx, char **w, int nw, cli_completion *c)
         set[idx] = true;
         if (eq)
             value[idx] = eq + 1;
-        else if (cmd->opts[idx].type != CLI_OPT_BOOL)
+        else if (cmd->opts[idx].type != CLI_OPT_BOOL &&
+                 !(cmd->opts[idx].flags & CLI_OPT_VALUE_OPTIONAL))
             pending = idx;
     }
 
