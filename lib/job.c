@@ -1171,6 +1171,7 @@ static int check_converging(struct watch *w, int64_t now, bc_error *tmp)
     unsigned long long left;
     double secs;
     bool stuck;
+    char *saved = w->error;
     bc_error why;
 
     if (w->conv_done || !o->converge_ms || now < w->conv_next ||
@@ -1215,22 +1216,15 @@ static int check_converging(struct watch *w, int64_t now, bc_error *tmp)
         *tmp = why;
         return -1;
     }
-    {
-        bc_job_event_type type = bc_error_isset(&why)
-                                      ? BC_JOB_EVENT_NOT_CONVERGING
-                                      : BC_JOB_EVENT_SWITCHED;
-        char *saved = w->error;
-
-        w->error = bc_error_isset(&why) ? why.message : NULL;
-        w->dirty_rate = secs > 0 && w->end > w->conv_best_end
-                            ? (unsigned long long)((w->end - w->conv_best_end) / secs)
-                            : 0;
-        w->copy_rate = secs > 0 && w->cur > w->conv_best_cur
-                           ? (unsigned long long)((w->cur - w->conv_best_cur) / secs)
-                           : 0;
-        emit(w, type, 0);
-        w->error = saved;
-    }
+    if (secs > 0 && w->end > w->conv_best_end)
+        w->dirty_rate = (unsigned long long)((w->end - w->conv_best_end) / secs);
+    if (secs > 0 && w->cur > w->conv_best_cur)
+        w->copy_rate = (unsigned long long)((w->cur - w->conv_best_cur) / secs);
+    /* Why it could not be switched, for the event only. */
+    w->error = bc_error_isset(&why) ? why.message : NULL;
+    emit(w, bc_error_isset(&why) ? BC_JOB_EVENT_NOT_CONVERGING
+                                 : BC_JOB_EVENT_SWITCHED, 0);
+    w->error = saved;
     return 0;
 }
 
