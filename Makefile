@@ -73,6 +73,9 @@ SONAME = libblockcopy.so.$(SOVERSION)
 PROGRAM = blockcopy
 UNIT_TESTS = tests/unit/run-unit
 BENCH_FLOOR = bench/qmp-floor
+# The write log of the test guest (tests/guest/writer.c), static: it runs
+# as a program of the guest's initramfs, and as the checker on the host.
+GUEST_WRITER = tests/guest/writer
 
 # The targets are tests/fuzz/fuzz-TARGET.c.  make check replays their
 # corpora (tests/fuzz/corpus/TARGET) through tests/fuzz/replay-TARGET,
@@ -149,7 +152,12 @@ lib/libblockcopy.pc: lib/libblockcopy.pc.in FORCE
 # which fails the run on any sanitizer report.
 CHECKED = $(if $(filter 1,$(SANITIZE)),tests/helpers/run-checked sanitizer)
 
-check: all $(UNIT_TESTS) $(FUZZ_REPLAYS)
+# Without the sanitizers, which do not link statically.
+$(GUEST_WRITER): tests/guest/writer.c .build-flags
+	$(QUIET_LINK)$(CC) $(CPPFLAGS) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(BC_CFLAGS)) \
+		$(CFLAGS) -static $(LDFLAGS) -o $@ $<
+
+check: all $(UNIT_TESTS) $(FUZZ_REPLAYS) $(GUEST_WRITER)
 	$(Q)tests/check-api
 	$(Q)$(CHECKED) $(UNIT_TESTS)
 	$(Q)$(CHECKED) tests/fuzz/replay-corpora
@@ -158,7 +166,7 @@ check: all $(UNIT_TESTS) $(FUZZ_REPLAYS)
 check-unit: $(UNIT_TESTS)
 	$(Q)$(CHECKED) $(UNIT_TESTS)
 
-check-valgrind: all
+check-valgrind: all $(GUEST_WRITER)
 ifeq ($(SANITIZE),1)
 	$(error check-valgrind needs a build without SANITIZE=1)
 endif
@@ -206,12 +214,12 @@ $(BENCH_FLOOR): bench/qmp-floor.c .build-flags
 	$(QUIET_LINK)$(CC) $(CPPFLAGS) $(BC_CFLAGS) $(CFLAGS) $(call pkg_cflags,json-c) \
 		$(BC_LDFLAGS) $(LDFLAGS) -o $@ $< $(call pkg_libs,json-c)
 
-bench: $(PROGRAM) $(BENCH_FLOOR)
+bench: $(PROGRAM) $(BENCH_FLOOR) $(GUEST_WRITER)
 	$(Q)bench/run $(BENCH_ARGS)
 
 # The same on the system's QEMU and on Debian 13's (scripts/qemu-chroot,
 # as root), side by side.
-bench-qemus: $(PROGRAM) $(BENCH_FLOOR)
+bench-qemus: $(PROGRAM) $(BENCH_FLOOR) $(GUEST_WRITER)
 	$(Q)bench/run $(BENCH_ARGS) --out bench/results-system.json
 	$(Q)QEMU_BINDIR=$$(scripts/qemu-chroot) bench/run $(BENCH_ARGS) \
 		--out bench/results-newest.json
@@ -263,9 +271,9 @@ distcheck: dist
 
 clean:
 	rm -f $(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(STATIC_LIB) lib/libblockcopy.so* \
-		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR) .build-flags \
+		lib/libblockcopy.pc $(PROGRAM) $(UNIT_TESTS) $(BENCH_FLOOR) $(GUEST_WRITER) .build-flags \
 		$(FUZZ_OBJS) $(FUZZ_REPLAYS)
-	rm -rf $(FUZZ_BUILD)
+	rm -rf $(FUZZ_BUILD) tests/guest/build
 
 # configure stays: a tarball ships it.
 distclean: clean

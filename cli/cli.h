@@ -31,6 +31,7 @@ enum {
     CLI_OPT_REQUIRED = 1 << 0,
     CLI_OPT_POSITIONAL = 1 << 1,  /* may also be given without its name */
     CLI_OPT_DOMAIN = 1 << 2,      /* the shell fills it from 'connect' */
+    CLI_OPT_VALUE_OPTIONAL = 1 << 3,  /* --name alone, or --name=VALUE */
 };
 
 typedef enum {
@@ -295,6 +296,6 @@ int cli_print_outcome(cli_ctx *ctx, const char *disk, bc_job_event_type got,
  * on, and the command says how to attach again. */
 int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
                  cli_after_ready after, bool verbose, int timeout_s,
-                 bool async_abort, bool watching);
+                 bool async_abort, bool watching, int converge_s);
 
 #endif /* CLI_H */

@@ -101,6 +101,7 @@ struct copy_opts {
     bool wait;
     cli_after_ready after;
     int timeout;
+    int converge;       /* --auto-converge: seconds, or 0 */
 };
 
 /* Check the options against each other and build the typed params. */
@@ -139,6 +140,23 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
     }
     if (cli_arg_timeout(args, &o->timeout) < 0)
         return -1;
+    if (cli_has(args, "auto-converge")) {
+        o->converge = BC_CONVERGE_DEFAULT_MS / 1000;
+        if (!o->wait) {
+            cli_error("--auto-converge requires at least one of --timeout, "
+                      "--wait, --pivot, or --finish");
+            return -1;
+        }
+        if (!cli_exclusive(args, "auto-converge", "synchronous-writes") ||
+            (*cli_arg(args, "auto-converge") &&
+             cli_arg_int(args, "auto-converge", &o->converge) < 0))
+            return -1;
+        if (o->converge > INT_MAX / 1000) {
+            cli_error("--auto-converge %d is too large: at most %d seconds",
+                      o->converge, INT_MAX / 1000);
+            return -1;
+        }
+    }
 
     if (cli_flag(args, "shallow"))
         o->flags |= BC_BLOCK_COPY_SHALLOW;
@@ -299,7 +317,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
         goto out;
     }
     status = cli_wait_job(ctx, conn, disk, o.after, cli_flag(args, "verbose"),
-                          o.timeout, cli_flag(args, "async"), false);
+                          o.timeout, cli_flag(args, "async"), false, o.converge);
 
  out:
     cli_signals_default();

@@ -215,7 +215,7 @@ int cli_cmd_job(cli_ctx *ctx, const cli_args *args)
                               : finish ? CLI_AFTER_READY_FINISH
                               : CLI_AFTER_READY_STAY,
                               cli_flag(args, "verbose"), timeout, async,
-                              true);
+                              true, 0);
     } else if (pivot || finish || cli_flag(args, "abort")) {
         status = end_job(ctx, conn, disk, pivot, finish, async);
     } else {

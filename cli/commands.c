@@ -72,6 +72,9 @@ static const cli_opt copy_opts[] = {
       NULL },
     { "synchronous-writes", CLI_OPT_BOOL, 0, NULL,
       "guest writes complete only once on both disks", 0, NULL },
+    { "auto-converge", CLI_OPT_INT, CLI_OPT_VALUE_OPTIONAL, "[=SECONDS]",
+      "switch to synchronous writes a copy not ready in SECONDS (60) or "
+      "not shrinking", 0, NULL },
     { "transient-job", CLI_OPT_BOOL, 0, NULL,
       "accepted for virsh: QEMU's jobs are never persistent", 0, NULL },
     { "dest-is-zero", CLI_OPT_BOOL, 0, NULL,

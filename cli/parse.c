@@ -281,7 +281,8 @@ static int parse(cli_ctx *ctx, const cli_cmd *cmd, int argc,
             cli_error("option --%s was given more than once", o->name);
             return -1;
         }
-        if (o->type == CLI_OPT_BOOL) {
+        if (o->type == CLI_OPT_BOOL ||
+            (!eq && (o->flags & CLI_OPT_VALUE_OPTIONAL))) {
             if (eq && !pt) {
                 cli_error("option --%s takes no value", o->name);
                 return -1;

@@ -188,7 +188,10 @@ static void on_event(const bc_job_event *ev, void *opaque)
         [BC_JOB_EVENT_ABORTED] = "aborted",
         [BC_JOB_EVENT_FAILED] = "failed",
         [BC_JOB_EVENT_ERROR] = "io-error",
+        [BC_JOB_EVENT_SWITCHED] = "switched",
+        [BC_JOB_EVENT_NOT_CONVERGING] = "not-converging",
     };
+    char dirty[32], copied[32];
 
     if (ev->type == BC_JOB_EVENT_PROGRESS) {
         show_progress(p, ev);
@@ -207,11 +210,34 @@ static void on_event(const bc_job_event *ev, void *opaque)
             last.cur = last.end;
         show_progress(p, &last);
     }
+    if (ev->type == BC_JOB_EVENT_SWITCHED ||
+        ev->type == BC_JOB_EVENT_NOT_CONVERGING) {
+        end_line(p);
+        cli_human_size((double)ev->dirty_rate, dirty, sizeof(dirty));
+        cli_human_size((double)ev->copy_rate, copied, sizeof(copied));
+    }
+    if (ev->type == BC_JOB_EVENT_SWITCHED)
+        fprintf(stderr, "Copy not converging (the guest writes new data at "
+                "%s/s, the copy copies %s/s): switched to synchronous "
+                "writes\n", dirty, copied);
+    if (ev->type == BC_JOB_EVENT_NOT_CONVERGING)
+        cli_warn("the copy is not converging: the guest writes new data at "
+                 "%s/s, the copy copies %s/s; it cannot be switched to "
+                 "synchronous writes (%s); start the copy with "
+                 "--synchronous-writes to make it converge", dirty, copied,
+                 ev->error);
     if (p->ctx->json) {
         json_object *o = json_event("state", ev, p->disk);
 
         json_object_object_add(o, "state",
                                json_object_new_string(states[ev->type]));
+        if (ev->type == BC_JOB_EVENT_SWITCHED ||
+            ev->type == BC_JOB_EVENT_NOT_CONVERGING) {
+            json_object_object_add(o, "dirty-rate",
+                                   json_object_new_uint64(ev->dirty_rate));
+            json_object_object_add(o, "copy-rate",
+                                   json_object_new_uint64(ev->copy_rate));
+        }
         if (ev->error)
             json_object_object_add(o, "error",
                                    json_object_new_string(ev->error));
@@ -364,7 +390,7 @@ static int detach(cli_ctx *ctx, bc_conn *conn, struct progress *p)
 
 int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
                  cli_after_ready after, bool verbose, int timeout_s,
-                 bool async_abort, bool watching)
+                 bool async_abort, bool watching, int converge_s)
 {
     unsigned int want = CLI_OUTCOME(after == CLI_AFTER_READY_PIVOT
                                         ? BC_JOB_EVENT_PIVOTED
@@ -397,6 +423,7 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
     opts.progress_ms = (verbose || ctx->json) ? PROGRESS_MS : 0;
     opts.cb = on_event;
     opts.opaque = &p;
+    opts.converge_ms = converge_s * 1000;
 
     /* The caller caught the signals already, so that one that came while
      * the copy started is not lost: it aborts the copy now. */

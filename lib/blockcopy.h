@@ -576,6 +576,11 @@ typedef enum {
     BC_JOB_EVENT_ABORTED,
     BC_JOB_EVENT_FAILED,        /* 'error' has QEMU's reason */
     BC_JOB_EVENT_ERROR,         /* an I/O error: 'error' says which */
+    BC_JOB_EVENT_SWITCHED,      /* not converging (opts->converge_ms):
+                                   switched to synchronous writes */
+    BC_JOB_EVENT_NOT_CONVERGING,/* not converging, and this QEMU cannot
+                                   switch a running copy ('error' says
+                                   why): it goes on as it was */
 } bc_job_event_type;
 
 typedef struct bc_job_event {
@@ -592,6 +597,11 @@ typedef struct bc_job_event {
      * in neither of these, so they measure the work, not the distance. */
     unsigned long long written;
     unsigned long long data;
+    /* SWITCHED and NOT_CONVERGING: how fast, in bytes/s, the guest made
+     * new data to copy and the copy copied, since the copy was last
+     * nearest to done (0: not measured). */
+    unsigned long long dirty_rate;
+    unsigned long long copy_rate;
 } bc_job_event;
 
 typedef void (*bc_job_event_cb)(const bc_job_event *event, void *opaque);
@@ -613,6 +623,7 @@ typedef struct bc_wait_opts {
     int progress_ms;            /* 0: no progress events; else interval */
     bc_job_event_cb cb;         /* may be NULL */
     void *opaque;
+    int converge_ms;            /* 0: off; else see bc_block_job_wait() */
 } bc_wait_opts;
 
 /* Fill 'opts' with defaults: BC_WAIT_END, no timeout, no interrupt. */
@@ -642,7 +653,19 @@ BC_EXPORT void bc_wait_opts_init(bc_wait_opts *opts);
  * reads the state again and goes on.  A job that ended is cleaned up:
  * dismissed, the nodes the copy added removed, after a pivot the old
  * image closed.
+ *
+ * With converge_ms, a copy that is not ready after converge_ms, or whose
+ * remaining data has not shrunk for BC_CONVERGE_WINDOW_MS, does not
+ * converge: the guest dirties data as fast as the copy copies it.  It is
+ * switched to synchronous writes (block-job-change, QEMU 8.2), which
+ * makes it converge at the cost of the guest's write latency, and the
+ * callback gets BC_JOB_EVENT_SWITCHED; on a QEMU without that command,
+ * or if QEMU refuses it, BC_JOB_EVENT_NOT_CONVERGING and the copy goes
+ * on as it was (until the timeout, if any).  Either happens once.
  */
+#define BC_CONVERGE_WINDOW_MS 10000
+/* The bound of blockcopy's --auto-converge without a value. */
+#define BC_CONVERGE_DEFAULT_MS 60000
 BC_EXPORT int bc_block_job_wait(bc_conn *conn, const char *disk,
                                 const bc_wait_opts *opts,
                                 bc_job_event_type *outcome, bc_error *err);

@@ -696,6 +696,14 @@ struct watch {
     char *error;
     unsigned long long cur, end, speed;
     unsigned long long written, data;   /* see bc_job_event */
+
+    /* opts->converge_ms: the first sample, the least remaining data seen
+     * and the sample then, the next sample; done once switched or said. */
+    int64_t conv_t0, conv_best_at, conv_next;
+    unsigned long long conv_cur0, conv_end0;
+    unsigned long long conv_best, conv_best_cur, conv_best_end;
+    bool conv_done;
+    unsigned long long dirty_rate, copy_rate;   /* see bc_job_event */
 };
 
 static int64_t wall_us(void)
@@ -724,6 +732,8 @@ static void emit(struct watch *w, bc_job_event_type type, int64_t ts)
         ev.written = w->written;
         ev.data = w->data;
     }
+    ev.dirty_rate = w->dirty_rate;
+    ev.copy_rate = w->copy_rate;
     w->opts->cb(&ev, w->opts->opaque);
 }
 
@@ -1128,6 +1138,96 @@ static bool interrupt_pending(const struct watch *w)
            (pfd.revents & (POLLIN | POLLHUP));
 }
 
+/* Make a running copy block guest writes until they reach both images
+ * (QEMU 8.2's block-job-change). */
+static int change_to_write_blocking(bc_conn *conn, const char *id,
+                                    bc_error *err)
+{
+    json_object *args;
+
+    if (bc_conn_need_feature(conn, BC_FEATURE_JOB_CHANGE,
+                             "switch a running copy to synchronous writes",
+                             err) < 0)
+        return -1;
+    args = bc_json_add_str(json_object_new_object(), "id", id);
+    bc_json_add_str(args, "type", "mirror");
+    bc_json_add_str(args, "copy-mode", "write-blocking");
+    return bc_conn_change(conn, "block-job-change", args, NULL, err);
+}
+
+/* How often a wait with converge_ms looks at the copy's progress. */
+#define CONVERGE_SAMPLE_MS 1000
+
+/*
+ * opts->converge_ms: is the copy converging?  Sampled every
+ * CONVERGE_SAMPLE_MS while it is not ready.  Not converging (not ready
+ * in time, or its remaining data not shrinking for a window), it is
+ * switched to synchronous writes, or where that cannot be, said so.
+ * Returns -1 only when the monitor failed (tmp says how).
+ */
+static int check_converging(struct watch *w, int64_t now, bc_error *tmp)
+{
+    const bc_wait_opts *o = w->opts;
+    unsigned long long left;
+    double secs;
+    bool stuck;
+    char *saved = w->error;
+    bc_error why;
+
+    if (w->conv_done || !o->converge_ms || now < w->conv_next ||
+        !w->type || strcmp(w->type, "mirror") != 0 ||
+        bc_job_status_is_ready(w->status))
+        return 0;
+    w->conv_next = now + CONVERGE_SAMPLE_MS * 1000;
+    if (resync(w, tmp) < 0)
+        return tmp->code == BC_ERR_NO_REPLY ? 0 : -1;
+    if (w->status != BC_JS_RUNNING)
+        return 0;
+    left = w->end > w->cur ? w->end - w->cur : 0;
+    if (!w->conv_t0) {
+        w->conv_t0 = now;
+        w->conv_cur0 = w->cur;
+        w->conv_end0 = w->end;
+    }
+    if (w->conv_best_at == 0 || left < w->conv_best) {
+        w->conv_best = left;
+        w->conv_best_at = now;
+        w->conv_best_cur = w->cur;
+        w->conv_best_end = w->end;
+    }
+    stuck = now - w->conv_best_at >= (int64_t)BC_CONVERGE_WINDOW_MS * 1000;
+    if (!stuck && now - w->conv_t0 < (int64_t)o->converge_ms * 1000)
+        return 0;
+
+    w->conv_done = true;
+    /* The rates since the copy was nearest to done: what came before
+     * (a first pass that skips zero ranges in no time) says nothing of
+     * how fast it goes now.  A copy still shrinking when its time is up
+     * was nearest to done just now: then since the first sample. */
+    if (now - w->conv_best_at < 2 * CONVERGE_SAMPLE_MS * 1000) {
+        w->conv_best_at = w->conv_t0;
+        w->conv_best_cur = w->conv_cur0;
+        w->conv_best_end = w->conv_end0;
+    }
+    secs = (double)(now - w->conv_best_at) / 1e6;
+    bc_error_init(&why);
+    if (change_to_write_blocking(w->conn, w->id, &why) < 0 &&
+        why.code == BC_ERR_CLOSED) {
+        *tmp = why;
+        return -1;
+    }
+    if (secs > 0 && w->end > w->conv_best_end)
+        w->dirty_rate = (unsigned long long)((w->end - w->conv_best_end) / secs);
+    if (secs > 0 && w->cur > w->conv_best_cur)
+        w->copy_rate = (unsigned long long)((w->cur - w->conv_best_cur) / secs);
+    /* Why it could not be switched, for the event only. */
+    w->error = bc_error_isset(&why) ? why.message : NULL;
+    emit(w, bc_error_isset(&why) ? BC_JOB_EVENT_NOT_CONVERGING
+                                 : BC_JOB_EVENT_SWITCHED, 0);
+    w->error = saved;
+    return 0;
+}
+
 static int watch_run(struct watch *w, bc_job_event_type *outcome,
                      bc_error *err)
 {
@@ -1239,6 +1339,11 @@ static int watch_run(struct watch *w, bc_job_event_type *outcome,
                                     "timed out waiting for block job '%s'",
                                     w->id);
         }
+        if (w->ask == ASK_NONE && !w->plain) {
+            bc_error_init(&tmp);
+            if (check_converging(w, now, &tmp) < 0)
+                goto closed;
+        }
         if (progress && now >= next_progress) {
             bc_error_init(&tmp);
             if (query_progress(w, &tmp) < 0 && tmp.code != BC_ERR_NO_REPLY)
@@ -1261,6 +1366,13 @@ static int watch_run(struct watch *w, bc_job_event_type *outcome,
         }
         if (w->confirm && (timeout < 0 || timeout > RETRY_MS))
             timeout = RETRY_MS;
+        if (o->converge_ms && !w->conv_done && w->ask == ASK_NONE &&
+            !bc_job_status_is_ready(w->status)) {
+            int t = bc_ms_until(w->conv_next);
+
+            if (timeout < 0 || t < timeout)
+                timeout = t;
+        }
         pfd[nfds].fd = bc_qmp_fd(q);
         pfd[nfds++].events = POLLIN;
         if (w->interrupt_fd >= 0) {
@@ -1646,7 +1758,7 @@ int bc_block_job_set_synchronous(bc_conn *conn, const char *name,
                                  bc_error *err)
 {
     bc_disk disk = { 0 };
-    json_object *job = NULL, *args;
+    json_object *job = NULL;
     const char *type;
     int rc = -1;
 
@@ -1659,15 +1771,7 @@ int bc_block_job_set_synchronous(bc_conn *conn, const char *name,
                      type ? type : "?");
         goto out;
     }
-    if (bc_conn_need_feature(conn, BC_FEATURE_JOB_CHANGE,
-                             "switch a running copy to synchronous writes",
-                             err) < 0)
-        goto out;
-    args = bc_json_add_str(json_object_new_object(), "id",
-                           bc_json_str(job, "device"));
-    bc_json_add_str(args, "type", "mirror");
-    bc_json_add_str(args, "copy-mode", "write-blocking");
-    rc = bc_conn_change(conn, "block-job-change", args, NULL, err);
+    rc = change_to_write_blocking(conn, bc_json_str(job, "device"), err);
 
  out:
     json_object_put(job);

@@ -470,3 +470,59 @@ server_start() {
         fail "server $name printed an unexpected line: $out"
     eval "$out"
 }
+
+# guest_start NAME DISK [FORMAT]: boot the test guest (Debian's kernel, the
+# initramfs of tests/guest/build-initramfs) under TCG as VM NAME, with the
+# monitors of vm_start and DISK (default format raw) as its virtio disk
+# vda (drive0); return once its writer says it is ready.  The serial
+# console is $T/NAME.console; guest_cmd types into it.
+guest_start() {
+    local name=$1 disk=$2 fmt=${3:-raw} files i
+    [ -x "$TESTS_DIR/guest/writer" ] ||
+        fail "no tests/guest/writer: run 'make tests/guest/writer'"
+    files=$("$TESTS_DIR/guest/build-initramfs" "$TESTS_DIR/guest/build" 2>"$T/initramfs.err") ||
+        skip "no test guest: $(cat "$T/initramfs.err")"
+    # Where QEMU sees them: another QEMU may run in a chroot that shares
+    # only the temporary directories (scripts/qemu-chroot).
+    [ -e "$T/vmlinuz" ] || cp "$(sed -n 1p <<<"$files")" "$T/vmlinuz"
+    [ -e "$T/initramfs.gz" ] || cp "$(sed -n 2p <<<"$files")" "$T/initramfs.gz"
+    mkfifo "$T/$name.con.in" "$T/$name.con.out"
+    cat "$T/$name.con.out" >"$T/$name.console" &
+    BG_PIDS+=($!)
+    vm_start "$name" -m 256 -no-reboot -kernel "$T/vmlinuz" \
+        -initrd "$T/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
+        -chardev "pipe,id=con,path=$T/$name.con" -serial chardev:con \
+        $(drive_args "$disk" "$fmt" drive0)
+    echo 0 >"$T/$name.mark"
+    qmp "$name" cont >/dev/null
+    guest_wait "$name" '^bcw: ready' 240 >/dev/null
+}
+
+# guest_cmd NAME COMMAND: a command for the writer (tests/guest/writer.c);
+# guest_wait then looks only at what the console says after it.
+guest_cmd() {
+    wc -l <"$T/$1.console" >"$T/$1.mark"
+    echo "$2" >"$T/$1.con.in"
+}
+
+# guest_wait NAME REGEX [SECONDS]: wait (default 60 s) until a console
+# line since the last guest_cmd matches; print it.
+guest_wait() {
+    local name=$1 re=$2 secs=${3:-60} i line
+    for i in $(seq 1 $((secs * 10))); do
+        line=$(tail -n +$(($(cat "$T/$name.mark") + 1)) "$T/$name.console" |
+               tr -d '\r' | grep -E -m 1 -- "$re") && { printf '%s\n' "$line"; return 0; }
+        grep -q '^bcw: error\|^bcw: writer exited' "$T/$name.console" && break
+        kill -0 "$(vm_pid "$name")" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 20 "$T/$name.console" "$T/$name.log" >&2
+    fail "the guest $name never said '$re'"
+}
+
+# guest_acked NAME: the number of records the writer last said were on
+# its disk.
+guest_acked() {
+    tr -d '\r' <"$T/$1.console" | sed -n 's/^bcw: acked \([0-9]*\)$/\1/p' | tail -n 1 |
+        grep . || echo 0
+}

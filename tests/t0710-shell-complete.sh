@@ -50,12 +50,14 @@ complete "copy $VM vda --p" --pivot --print-xml
 complete "job $VM vda --pivot --" --abort --any-owner --async --bandwidth --bytes \
     --finish --help --info --json --quiet --raw --socket --synchronous-writes \
     --timeout --verbose --wait
-complete "copy $VM vda /x --wait " --any-owner --async --bandwidth --blockdev --buf-size \
+complete "copy $VM vda /x --wait " --any-owner --async --auto-converge --bandwidth --blockdev --buf-size \
     --bytes --dest-is-zero --dry-run --finish --format --granularity \
     --help --json --pivot --print-xml --quiet --raw --reuse-external --secret-file \
     --shallow --socket --synchronous-writes --timeout --tls-dir --tls-hostname \
     --transient-job \
     --verbose --xml
+# Its value only follows '=': the next word is not one.
+complete "copy $VM vda /x --pivot --auto-converge --sh" --shallow
 
 # Option values.
 complete "copy $VM vda /x --format q" qcow2 qed
