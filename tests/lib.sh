@@ -452,6 +452,23 @@ netlink_up() {
     NET_C=$name-c NET_S=$name-s
 }
 
+# iscsi_xml FILE LUN: a destination <disk> for LUN of the target
+# server_start tgt made, as libvirt writes it, with CHAP.
+iscsi_xml() {
+    cat >"$1" <<XML
+<disk type='network' device='disk'>
+  <driver name='qemu' type='raw'/>
+  <source protocol='iscsi' name='$tgt_iqn/$2'>
+    <host name='$tgt_host' port='$tgt_port'/>
+    <auth username='$tgt_user'>
+      <secret type='iscsi' usage='libvirtiscsi'/>
+    </auth>
+  </source>
+  <target dev='vda' bus='virtio'/>
+</disk>
+XML
+}
+
 # server_start NAME [ARGS...]: start tests/servers/NAME with its state in
 # $T/srv-NAME, stopped when the test ends, and set the NAME=VALUE lines it
 # prints as shell variables.  A server that cannot run on this machine

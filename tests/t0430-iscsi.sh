@@ -9,21 +9,6 @@ img_create "$T/src.qcow2" qcow2 64M 16 0x5a
 "$QEMU_IO" -f qcow2 -c "write -P 0x77 40M 4M" "$T/src.qcow2" >/dev/null
 vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
 
-# iscsi_xml FILE LUN: the destination as libvirt writes it, with CHAP.
-iscsi_xml() {
-    cat >"$1" <<XML
-<disk type='network' device='disk'>
-  <driver name='qemu' type='raw'/>
-  <source protocol='iscsi' name='$tgt_iqn/$2'>
-    <host name='$tgt_host' port='$tgt_port'/>
-    <auth username='$tgt_user'>
-      <secret type='iscsi' usage='libvirtiscsi'/>
-    </auth>
-  </source>
-  <target dev='vda' bus='virtio'/>
-</disk>
-XML
-}
 iscsi_xml "$T/lun1.xml" 1
 iscsi_xml "$T/lun2.xml" 2
 

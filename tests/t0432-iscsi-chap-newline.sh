@@ -9,17 +9,7 @@ img_create "$T/src.qcow2" qcow2 64M 8 0x5a
 vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
 echo "$(cat "$tgt_secret")" >"$T/pw"
 chmod 600 "$T/pw"
-cat >"$T/lun1.xml" <<XML
-<disk type='network' device='disk'>
-  <driver name='qemu' type='raw'/>
-  <source protocol='iscsi' name='$tgt_iqn/1'>
-    <host name='$tgt_host' port='$tgt_port'/>
-    <auth username='$tgt_user'>
-      <secret type='iscsi' usage='libvirtiscsi'/>
-    </auth>
-  </source>
-</disk>
-XML
+iscsi_xml "$T/lun1.xml" 1
 expect_exit 0 bc vm1 vda --xml "$T/lun1.xml" --secret-file "$T/pw" --reuse-external --finish
 images_equal "$T/src.qcow2" "$tgt_lun1"
 exit 0

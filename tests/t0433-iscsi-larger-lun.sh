@@ -8,17 +8,7 @@ need_qemu
 server_start tgt 128M
 img_create "$T/src.qcow2" qcow2 64M 8 0x5a
 vm_start vm1 $(drive_args "$T/src.qcow2" qcow2 drive0)
-cat >"$T/lun1.xml" <<XML
-<disk type='network' device='disk'>
-  <driver name='qemu' type='raw'/>
-  <source protocol='iscsi' name='$tgt_iqn/1'>
-    <host name='$tgt_host' port='$tgt_port'/>
-    <auth username='$tgt_user'>
-      <secret type='iscsi' usage='libvirtiscsi'/>
-    </auth>
-  </source>
-</disk>
-XML
+iscsi_xml "$T/lun1.xml" 1
 state vm1 >"$T/state.before"
 bc vm1 vda --xml "$T/lun1.xml" --secret-file "$tgt_secret" --reuse-external --finish \
     >"$T/out" 2>"$T/err"

@@ -12,17 +12,7 @@ vm_start vm1 -object "secret,id=pw,file=$tgt_secret" \
     -blockdev "driver=iscsi,transport=tcp,portal=$tgt_host:$tgt_port,target=$tgt_iqn,lun=1,user=$tgt_user,password-secret=pw,node-name=lun1" \
     -blockdev driver=raw,file=lun1,node-name=drive0 \
     -device virtio-blk-pci,drive=drive0,id=virtio-disk0
-cat >"$T/self.xml" <<XML
-<disk type='network' device='disk'>
-  <driver name='qemu' type='raw'/>
-  <source protocol='iscsi' name='$tgt_iqn/1'>
-    <host name='$tgt_host' port='$tgt_port'/>
-    <auth username='$tgt_user'>
-      <secret type='iscsi' usage='libvirtiscsi'/>
-    </auth>
-  </source>
-</disk>
-XML
+iscsi_xml "$T/self.xml" 1
 unchanged vm1 bc vm1 vda --xml "$T/self.xml" --secret-file "$tgt_secret" \
     --reuse-external --pivot
 cmp "$T/lun1.orig" "$tgt_lun1" || fail "the VM's own LUN was changed"
