@@ -119,9 +119,14 @@ expect_grep "No current block job for vda" "$T/err"
 # Ctrl-C while only watching a copy (job --wait, nothing asked yet)
 # detaches: the copy goes on, and the command says how to attach again.
 # The copy's own command still aborts it (t0150).
-expect_exit 0 bc vm1 vda "$T/w.qcow2" --bandwidth 1M
+expect_exit 0 bc vm1 vda "$T/w.qcow2" --bandwidth 64K
 for sig in INT TERM; do
-    copy_running vm1 job vm1 vda --wait --pivot
+    copy_running vm1 job vm1 vda --wait --pivot --verbose
+    # Once it shows progress it waits, and a signal is its to take.
+    for _ in $(seq 600); do
+        grep -q "^Block Copy: " "$T/err" && break
+        sleep 0.05
+    done
     kill -$sig $pid
     wait $pid
     expect_eq "$?" 1 "exit after SIG$sig while watching"
