@@ -138,19 +138,27 @@ done
 # By its name the VM is reached through its other, free monitor.
 expect_exit 0 bc_limited 20 disks vm5
 
+# term_during VM COMMAND HOLD-MS [DELAY]: a copy of VM with --pivot
+# through a proxy that holds the reply to COMMAND for HOLD-MS, SIGTERM'd
+# DELAY seconds after the proxy forwarded COMMAND; $rc is its exit status.
+term_during() {
+    proxy_start "$1" --fault hold --command "$2" --hold-ms "$3"
+    "$BLOCKCOPY" "$px" vda "$T/$1-copy.qcow2" --pivot >"$T/out" 2>"$T/err" &
+    pid=$!
+    BG_PIDS+=($pid)
+    proxy_wait_for "$1" "cmd $2"
+    [ -z "${4:-}" ] || sleep "$4"
+    kill -TERM $pid
+    wait $pid
+    rc=$?
+}
+
 # 8. SIGTERM while the destination is being created: the creation job is
 # ended, and nothing of the copy is left.
 fresh_vm vm8
 export BLOCKCOPY_COMMAND_TIMEOUT_MS=800
-proxy_start vm8 --fault hold --command blockdev-create --hold-ms 2000
-"$BLOCKCOPY" "$px" vda "$T/vm8-copy.qcow2" --pivot >"$T/out" 2>"$T/err" &
-pid=$!
-BG_PIDS+=($pid)
-proxy_wait_for vm8 "cmd blockdev-create"
-sleep 0.4
-kill -TERM $pid
-wait $pid
-expect_eq "$?" 1 "exit status after SIGTERM during creation"
+term_during vm8 blockdev-create 2000 0.4
+expect_eq "$rc" 1 "exit status after SIGTERM during creation"
 expect_grep "interrupted" "$T/err"
 [ ! -e "$T/vm8-copy.qcow2" ] || fail "the interrupted copy left its file"
 expect_eq "$(tool_leftovers vm8)" "" "left in vm8"
@@ -163,14 +171,8 @@ proxy_stop vm8
 # rather than let a pivot be asked.
 fresh_vm vm8c
 export BLOCKCOPY_COMMAND_TIMEOUT_MS=5000
-proxy_start vm8c --fault hold --command blockdev-mirror --hold-ms 1500
-"$BLOCKCOPY" "$px" vda "$T/vm8c-copy.qcow2" --pivot >"$T/out" 2>"$T/err" &
-pid=$!
-BG_PIDS+=($pid)
-proxy_wait_for vm8c "cmd blockdev-mirror"
-kill -TERM $pid
-wait $pid
-expect_eq "$?" 1 "exit status after SIGTERM with a reply late"
+term_during vm8c blockdev-mirror 1500
+expect_eq "$rc" 1 "exit status after SIGTERM with a reply late"
 expect_eq "$(cat "$T/out")" "Copy aborted" "SIGTERM before the pivot"
 grep -q "job-complete" "$T/px-vm8c.log" && fail "a pivot was asked after SIGTERM"
 expect_eq "$(disk_file vm8c virtio-disk0)" "$T/vm8c.qcow2" "disk"
@@ -182,14 +184,8 @@ export BLOCKCOPY_COMMAND_TIMEOUT_MS=800
 # says that how it ends is not known yet, and the command that tells;
 # that command then says it pivoted.
 fresh_vm vm8b
-proxy_start vm8b --fault hold --command job-complete --hold-ms 2500
-"$BLOCKCOPY" "$px" vda "$T/vm8b-copy.qcow2" --pivot >"$T/out" 2>"$T/err" &
-pid=$!
-BG_PIDS+=($pid)
-proxy_wait_for vm8b "cmd job-complete"
-kill -TERM $pid
-wait $pid
-expect_eq "$?" 1 "exit status after SIGTERM during the pivot"
+term_during vm8b job-complete 2500
+expect_eq "$rc" 1 "exit status after SIGTERM during the pivot"
 expect_grep "interrupted while the pivot of block job 'bc-drive0' was under way" "$T/err"
 expect_grep "hint: 'blockcopy job unix:$px vda'" "$T/err"
 grep -q "Copy aborted" "$T/out" && fail "a pivot under way was called aborted"
