@@ -729,7 +729,23 @@ static int split_name(const bc_dest *dest, const char *what, char **first,
     return 0;
 }
 
+/* <source name='A/B'> as QEMU's options: 'keys' names both ("pool/image"
+ * gives "pool": A and "image": B). */
+static int add_split_name(const bc_dest *dest, const char *keys,
+                          json_object *o, bc_error *err)
+{
+    const char *slash = strchr(keys, '/');
+    char key[32], *a, *b;
 
+    if (split_name(dest, keys, &a, &b, err) < 0)
+        return -1;
+    snprintf(key, sizeof(key), "%.*s", (int)(slash - keys), keys);
+    bc_json_add_str(o, key, a);
+    bc_json_add_str(o, slash + 1, b);
+    free(a);
+    free(b);
+    return 0;
+}
 
 bool bc_dest_uses_tls(const bc_dest *dest)
 {
@@ -766,15 +782,10 @@ static int rbd_options(const bc_dest *dest, const char *secret_id,
                        const char *tls_creds, json_object *o, bc_error *err)
 {
     json_object *servers;
-    char *a, *b;
     size_t i;
 
-    if (split_name(dest, "pool/image", &a, &b, err) < 0)
+    if (add_split_name(dest, "pool/image", o, err) < 0)
         return -1;
-    bc_json_add_str(o, "pool", a);
-    bc_json_add_str(o, "image", b);
-    free(a);
-    free(b);
     if (dest->nhosts) {
         servers = json_object_new_array();
         for (i = 0; i < dest->nhosts; i++) {
@@ -803,15 +814,10 @@ static int gluster_options(const bc_dest *dest, const char *secret_id,
                            bc_error *err)
 {
     json_object *servers;
-    char *a, *b;
     size_t i;
 
-    if (split_name(dest, "volume/path", &a, &b, err) < 0)
+    if (add_split_name(dest, "volume/path", o, err) < 0)
         return -1;
-    bc_json_add_str(o, "volume", a);
-    bc_json_add_str(o, "path", b);
-    free(a);
-    free(b);
     servers = json_object_new_array();
     for (i = 0; i < dest->nhosts; i++)
         json_object_array_add(servers,
