@@ -292,8 +292,9 @@ static void fail_vm(bc_group *g, bc_conn *conn, const struct member *culprit,
                          "'blockcopy job' and 'blockcopy jobs'", m->disk);
             }
         }
-        m->outcome = m == culprit ? BC_JOB_EVENT_FAILED
-                                  : BC_JOB_EVENT_ABORTED;
+        m->outcome = m == culprit && why->code != BC_ERR_INTERRUPTED &&
+                             why->code != BC_ERR_TIMEOUT
+                         ? BC_JOB_EVENT_FAILED : BC_JOB_EVENT_ABORTED;
         set_failed(m, &tmp);
     }
 }
