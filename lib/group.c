@@ -120,9 +120,12 @@ static int check_clash(const bc_group *g, bc_conn *conn, const bc_copy *c,
         if (m->conn == conn && m->copy && d->node &&
             bc_copy_disk(m->copy)->node &&
             strcmp(bc_copy_disk(m->copy)->node, d->node) == 0)
-            return bc_set_error(err, BC_ERR_INVALID_ARG, "disk '%s' is "
-                                "named twice ('%s' and '%s')",
-                                bc_disk_label(d), m->disk, disk);
+            return strcmp(m->disk, disk) == 0
+                       ? bc_set_error(err, BC_ERR_INVALID_ARG, "disk '%s' "
+                                      "is named twice", disk)
+                       : bc_set_error(err, BC_ERR_INVALID_ARG, "'%s' and "
+                                      "'%s' are the same disk", m->disk,
+                                      disk);
         if (path && other && strcmp(path, other) == 0)
             return bc_set_error(err, BC_ERR_INVALID_ARG, "disks '%s' and "
                                 "'%s' would both be copied to '%s'",
