@@ -130,7 +130,8 @@ static void on_event(const bc_job_event *ev, void *opaque)
             redraw(v);
     } else if (ev->type != BC_JOB_EVENT_PROGRESS) {
         fprintf(stderr, "%s: %s\n", cli_safe(v->labels[ev->member]),
-                r->state);
+                ev->type == BC_JOB_EVENT_ERROR ? cli_safe(ev->error)
+                                               : r->state);
     }
 }
 
@@ -171,8 +172,7 @@ static int print_results(cli_ctx *ctx, bc_group *g,
         char line[512];
 
         bc_group_result_get(g, i, &r);
-        st = outcome_status(r.error && r.outcome != BC_JOB_EVENT_ABORTED
-                                ? BC_JOB_EVENT_FAILED : r.outcome, &human);
+        st = outcome_status(r.outcome, &human);
         exit_status = !r.error && r.outcome == want ? CLI_OK : CLI_FAILED;
         if (exit_status != CLI_OK)
             status = CLI_FAILED;

@@ -24,6 +24,8 @@ typedef enum {
     M_COPYING,      /* its job runs, not ready yet (or not known to be) */
     M_READY,        /* ready, waiting for the VM's other copies */
     M_SWITCHING,    /* its end is asked for, with the guest paused */
+    M_ENDED,        /* its job has ended; the outcome is read once the
+                       guest runs again */
     M_DONE,
     M_FAILED,
 } member_state;
@@ -118,9 +120,12 @@ static int check_clash(const bc_group *g, bc_conn *conn, const bc_copy *c,
         if (m->conn == conn && m->copy && d->node &&
             bc_copy_disk(m->copy)->node &&
             strcmp(bc_copy_disk(m->copy)->node, d->node) == 0)
-            return bc_set_error(err, BC_ERR_INVALID_ARG, "disk '%s' is "
-                                "named twice ('%s' and '%s')",
-                                bc_disk_label(d), m->disk, disk);
+            return strcmp(m->disk, disk) == 0
+                       ? bc_set_error(err, BC_ERR_INVALID_ARG, "disk '%s' "
+                                      "is named twice", disk)
+                       : bc_set_error(err, BC_ERR_INVALID_ARG, "'%s' and "
+                                      "'%s' are the same disk", m->disk,
+                                      disk);
         if (path && other && strcmp(path, other) == 0)
             return bc_set_error(err, BC_ERR_INVALID_ARG, "disks '%s' and "
                                 "'%s' would both be copied to '%s'",
@@ -188,9 +193,7 @@ int bc_group_set_bandwidth(bc_group *g, unsigned long long total,
     return 0;
 }
 
-/* A run killed while the guest was paused for a switch left the mark:
- * resume the guest it paused. */
-static void resume_left_paused(bc_conn *conn)
+void bc_vm_resume_left_paused(bc_conn *conn)
 {
     json_object *args, *status = NULL;
     bc_error tmp;
@@ -292,7 +295,9 @@ static void fail_vm(bc_group *g, bc_conn *conn, const struct member *culprit,
                          "'blockcopy job' and 'blockcopy jobs'", m->disk);
             }
         }
-        m->outcome = BC_JOB_EVENT_ABORTED;
+        m->outcome = m == culprit && why->code != BC_ERR_INTERRUPTED &&
+                             why->code != BC_ERR_TIMEOUT
+                         ? BC_JOB_EVENT_FAILED : BC_JOB_EVENT_ABORTED;
         set_failed(m, &tmp);
     }
 }
@@ -311,7 +316,7 @@ int bc_group_start(bc_group *g, bc_error *err)
         for (j = 0; j < i; j++)
             seen |= g->m[j].conn == g->m[i].conn;
         if (!seen)
-            resume_left_paused(g->m[i].conn);
+            bc_vm_resume_left_paused(g->m[i].conn);
     }
     /* The new copies start at their share, or they would copy at full
      * speed until the wait shares the bandwidth. */
@@ -383,11 +388,50 @@ static void share_bandwidth(bc_group *g)
     }
 }
 
+/* With the guest paused: is every copy of the VM on 'conn' still ready?
+ * One that failed or stopped while it waited for the others was not
+ * watched then. */
+static struct member *not_ready(bc_group *g, bc_conn *conn, bc_error *err)
+{
+    json_object *jobs = NULL;
+    struct member *bad = NULL;
+    size_t i;
+
+    if (bc_conn_query(conn, "query-block-jobs", NULL, &jobs, err) < 0) {
+        for (i = 0; i < g->n; i++)
+            if (g->m[i].conn == conn && g->m[i].state == M_READY)
+                return &g->m[i];
+    }
+    for (i = 0; i < g->n && !bad; i++) {
+        struct member *m = &g->m[i];
+        json_object *job;
+        const char *io;
+
+        if (m->conn != conn || m->state != M_READY)
+            continue;
+        job = bc_json_array_find(jobs, "device", bc_watch_job_id(m->w));
+        io = job ? bc_json_str(job, "io-status") : NULL;
+        if (!job || !bc_json_bool(job, "ready", false) ||
+            (io && strcmp(io, "ok") != 0)) {
+            bad = m;
+            bc_set_error(err, BC_ERR_JOB_FAILED, "the copy of disk '%s' is "
+                         "no longer ready (%s)", m->disk,
+                         !job ? "its job is gone"
+                         : io && strcmp(io, "ok") ? "an I/O error"
+                         : bc_json_str(job, "status")
+                             ? bc_json_str(job, "status") : "?");
+        }
+    }
+    json_object_put(jobs);
+    return bad;
+}
+
 /* Every copy of the VM on 'conn' is ready: pause the guest and ask each
  * job to end as 'until' says.  The pause is measured from here. */
 static void switch_vm(bc_group *g, bc_conn *conn, bc_wait_until until,
                       long long *paused_at)
 {
+    struct member *bad;
     bool paused;
     bc_error tmp;
     size_t i;
@@ -402,6 +446,15 @@ static void switch_vm(bc_group *g, bc_conn *conn, bc_wait_until until,
         return;
     }
     *paused_at = paused ? bc_now_us() : 0;
+    if ((bad = not_ready(g, conn, &tmp))) {
+        fail_vm(g, conn, bad, &tmp);
+        if (paused) {
+            bc_error_init(&tmp);
+            resume_guest(conn, &tmp);
+        }
+        *paused_at = 0;
+        return;
+    }
     for (i = 0; i < g->n; i++) {
         struct member *m = &g->m[i];
 
@@ -412,30 +465,38 @@ static void switch_vm(bc_group *g, bc_conn *conn, bc_wait_until until,
     }
 }
 
-/* The last copy of the VM on 'conn' has ended: resume the guest if it
- * was paused here. */
+/* The last job of the VM on 'conn' has ended: resume the guest if it was
+ * paused here, then read how each ended and clean up after it. */
 static void switched_vm(bc_group *g, bc_conn *conn, long long paused_at)
 {
     long long paused_us = 0;
-    bc_error tmp;
+    bc_error resume;
     size_t i;
 
     for (i = 0; i < g->n; i++)
         if (g->m[i].conn == conn && g->m[i].state == M_SWITCHING)
             return;
-    bc_error_init(&tmp);
-    if (paused_at) {
-        if (resume_guest(conn, &tmp) < 0) {
-            for (i = 0; i < g->n; i++)
-                if (g->m[i].conn == conn && g->m[i].state == M_DONE)
-                    set_failed(&g->m[i], &tmp);
-            return;
-        }
+    bc_error_init(&resume);
+    if (paused_at && resume_guest(conn, &resume) == 0)
         paused_us = bc_now_us() - paused_at;
+    for (i = 0; i < g->n; i++) {
+        struct member *m = &g->m[i];
+        bc_error tmp;
+
+        if (m->conn != conn || m->state != M_ENDED)
+            continue;
+        bc_error_init(&tmp);
+        m->paused_us = paused_us;
+        if (bc_watch_conclude(m->w, &tmp) < 0) {
+            m->outcome = bc_watch_outcome(m->w);
+            set_failed(m, &tmp);
+            continue;
+        }
+        m->outcome = bc_watch_outcome(m->w);
+        m->state = M_DONE;
+        if (bc_error_isset(&resume))
+            set_failed(m, &resume);
     }
-    for (i = 0; i < g->n; i++)
-        if (g->m[i].conn == conn && g->m[i].state == M_DONE)
-            g->m[i].paused_us = paused_us;
 }
 
 /* Whether every copy of the VM on 'conn' is ready. */
@@ -534,6 +595,13 @@ int bc_group_wait(bc_group *g, const bc_wait_opts *opts, bc_error *err)
             continue;
         }
         m->outcome = bc_watch_outcome(m->w);
+        if (m->state == M_SWITCHING) {
+            m->state = M_ENDED;
+            switched_vm(g, m->conn, paused_at[j]);
+            if (!bc_error_isset(&first) && bc_error_isset(&m->error))
+                first = m->error;
+            continue;
+        }
         if (m->state == M_COPYING) {
             m->state = M_READY;
             if (!vm_ready(g, m->conn))
@@ -545,12 +613,7 @@ int bc_group_wait(bc_group *g, const bc_wait_opts *opts, bc_error *err)
                 continue;
             }
             switch_vm(g, m->conn, opts->until, &paused_at[j]);
-            continue;
         }
-        m->state = M_DONE;
-        switched_vm(g, m->conn, paused_at[j]);
-        if (!bc_error_isset(&first) && bc_error_isset(&m->error))
-            first = m->error;
     }
     /* An outcome other than the one asked for is a failure too. */
     for (i = 0; i < g->n && !bc_error_isset(&first); i++) {

@@ -675,7 +675,10 @@ struct watch {
     int member;             /* its place in a group, for events */
     bc_job_event_type outcome;  /* how it ended, once done */
     int64_t next_progress, next_retry;
-    bool unstoppable;       /* a group's switch: the interrupt waits */
+    bool switching;         /* a group's switch: the interrupt waits, and
+                               the end is told before it is read, so that
+                               the guest can resume first */
+    bool ended;             /* told so: conclude() is left to the group */
     struct watch **peers;   /* the watches of the wait it is in */
     size_t npeers;
     char *id;
@@ -1312,8 +1315,13 @@ static int watch_step(struct watch *w, int64_t now, int64_t deadline,
         emit(w, BC_JOB_EVENT_READY, w->ready_us);
     }
     if (!w->confirm && (w->status == BC_JS_CONCLUDED ||
-                        w->status == BC_JS_NULL))
+                        w->status == BC_JS_NULL)) {
+        if (w->switching) {
+            w->ended = true;
+            return STEP_DONE;
+        }
         return conclude(w, &w->outcome, err) < 0 ? -1 : STEP_DONE;
+    }
     if (w->paused_on_error && w->ask == ASK_NONE)
         return report_stopped(w, err);
     if (w->until == BC_WAIT_READY && bc_job_status_is_ready(w->status) &&
@@ -1426,7 +1434,7 @@ static int watch_any_loop(struct watch **ws, size_t n, int64_t deadline,
          * arrived: a monitor that answers without a pause must not carry
          * the wait past it into a pivot. */
         for (i = 0; i < n; i++) {
-            if (ws[i]->ask == ASK_NONE && !ws[i]->unstoppable &&
+            if (ws[i]->ask == ASK_NONE && !ws[i]->switching &&
                 interrupt_pending(w0)) {
                 *which = i;
                 return interrupted(ws[i], err);
@@ -1482,7 +1490,7 @@ static int watch_any_loop(struct watch **ws, size_t n, int64_t deadline,
             pfd[nfds++].events = POLLIN;
         }
         /* The first watch the interrupt stops, if any. */
-        for (i = 0; i < n && ws[i]->unstoppable; i++)
+        for (i = 0; i < n && ws[i]->switching; i++)
             ;
         if (i < n && w0->interrupt_fd >= 0) {
             pfd[nfds].fd = w0->interrupt_fd;
@@ -1586,7 +1594,7 @@ void bc_watch_set_until(struct watch *w, bc_wait_until until)
 {
     w->until = until;
     /* An end asked for at one instant with others is seen through. */
-    w->unstoppable = until == BC_WAIT_PIVOT || until == BC_WAIT_FINISH;
+    w->switching = until == BC_WAIT_PIVOT || until == BC_WAIT_FINISH;
     /* It was not watched for a while: what it is now is read first. */
     w->confirm = true;
 }
@@ -1595,6 +1603,16 @@ int bc_watch_any(struct watch **ws, size_t n, int64_t deadline,
                  size_t *which, bc_error *err)
 {
     return watch_any(ws, n, deadline, which, err);
+}
+
+bool bc_watch_ended(const struct watch *w)
+{
+    return w->ended;
+}
+
+int bc_watch_conclude(struct watch *w, bc_error *err)
+{
+    return conclude(w, &w->outcome, err);
 }
 
 bc_job_event_type bc_watch_outcome(const struct watch *w)
@@ -1819,6 +1837,7 @@ int bc_block_jobs_settle(bc_conn *conn, bc_error *err)
     if (bc_disks_query(conn, &disks, &ndisks, err) < 0)
         return -1;
     bc_disks_name_targets(conn, disks, ndisks);
+    bc_vm_resume_left_paused(conn);
     for (i = 0; i < ndisks; i++)
         if (!disks[i].empty && bc_job_tidy(conn, &disks[i], true, err) < 0)
             goto out;

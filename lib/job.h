@@ -83,8 +83,10 @@ struct watch *bc_watch_new(bc_conn *conn, const char *name, int member,
                            const bc_wait_opts *opts, bc_error *err);
 void bc_watch_free(struct watch *w);
 /* Wait for something else now (BC_WAIT_READY, _PIVOT, _FINISH, _ABORT);
- * its state is read again first.  A pivot or finish asked this way is
- * seen through: the interrupt does not stop its wait. */
+ * its state is read again first.  A pivot or finish asked this way is a
+ * group's switch: the interrupt does not stop its wait, and the watch is
+ * done once the job has ended (bc_watch_ended()), before its outcome is
+ * read and its leftovers cleaned up by bc_watch_conclude(). */
 void bc_watch_set_until(struct watch *w, bc_wait_until until);
 /*
  * The wait loop over several watches, on one monitor or several: returns
@@ -94,7 +96,12 @@ void bc_watch_set_until(struct watch *w, bc_wait_until until);
  */
 int bc_watch_any(struct watch **ws, size_t n, int64_t deadline,
                  size_t *which, bc_error *err);
+bool bc_watch_ended(const struct watch *w);
+int bc_watch_conclude(struct watch *w, bc_error *err);
 bc_job_event_type bc_watch_outcome(const struct watch *w);
+/* A run killed while the guest was paused for a switch left a mark:
+ * resume the guest it paused (group.c). */
+void bc_vm_resume_left_paused(bc_conn *conn);
 bool bc_watch_ready(const struct watch *w);
 const char *bc_watch_job_id(const struct watch *w);
 /* The job's speed limit as last seen or set. */
