@@ -438,6 +438,16 @@ tool_leftovers() {
     } | grep -v -x -F "$(printf 'node %s\n' "$@" | sed 's/^node $/-/')" || true
 }
 
+# active_nodes VM: the nodes of the images VM's disks run on (a format
+# node and its file node name the same file), for tool_leftovers after a
+# pivot.
+active_nodes() {
+    local files
+    files=$(qmp "$1" query-block | jq -c '[.[].inserted.file // empty]')
+    qmp "$1" query-named-block-nodes '{"flat": true}' |
+        jq -r --argjson f "$files" '.[] | select(.file as $x | $f | index($x)) | ."node-name"'
+}
+
 # netlink_up [--rate RATE] [--loss PERCENT]: two hosts on this machine
 # (tests/helpers/netlink): sets $NET_C and $NET_S, the network namespaces
 # of the client (10.201.0.1) and of the server (10.201.0.2), removed when

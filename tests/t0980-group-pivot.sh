@@ -10,15 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
-# active_nodes VM: the nodes of the images VM's disks run on.
-active_nodes() {
-    local files
-    files=$(qmp "$1" query-block | jq -c '[.[].inserted.file // empty]')
-    qmp "$1" query-named-block-nodes '{"flat": true}' |
-        jq -r --argjson f "$files" '.[] | select(.file as $x | $f | index($x)) | ."node-name"'
-}
-
-# result_lines: the disks of the result lines on stdout that say $1.
+# result_disks TEXT: the disks of the result lines on stdout that say TEXT.
 result_disks() {
     grep -- "$1" "$T/out" | grep -o -w -e 'vd[a-z]' -e 'sd[a-z]' | sort | tr '\n' ' '
 }
