@@ -298,4 +298,17 @@ int cli_wait_job(cli_ctx *ctx, bc_conn *conn, const char *disk,
                  cli_after_ready after, bool verbose, int timeout_s,
                  bool async_abort, bool watching, int converge_s);
 
+/* group.c: start the copies of 'g' (labels: how each is named in the
+ * output), and with 'wait' wait for all of them as 'after' says,
+ * printing progress and one result a copy.  A signal rolls back what
+ * is not being switched yet.  Returns the exit status. */
+int cli_run_group(cli_ctx *ctx, bc_group *g, const char *const *labels,
+                  bool wait, cli_after_ready after, bool verbose,
+                  int timeout_s, bool dry_run);
+
+/* cmd_copy.c, for evacuate: the format a new image's name asks for. */
+const char *cli_format_from_name(const char *dest);
+
+int cli_cmd_evacuate(cli_ctx *ctx, const cli_args *args);
+
 #endif /* CLI_H */

@@ -75,7 +75,7 @@ static char *read_xml(cli_ctx *ctx, const char *path)
  * without --format, a copy named for another format than the source's
  * would otherwise hold the source's under a misleading name.
  */
-static const char *format_from_name(const char *dest)
+const char *cli_format_from_name(const char *dest)
 {
     const char *dot = strrchr(dest, '.');
     size_t i;
@@ -118,8 +118,28 @@ static int collect(cli_ctx *ctx, const cli_args *args, struct copy_opts *o)
         !cli_exclusive(args, "pivot", "finish") ||
         !cli_exclusive(args, "print-xml", "dry-run"))
         return -1;
-    if (!cli_has(args, "dest") && !cli_has(args, "xml")) {
-        cli_error("need either --dest or --xml");
+    if (!cli_exclusive(args, "dest-dir", "dest") ||
+        !cli_exclusive(args, "dest-dir", "xml") ||
+        !cli_exclusive(args, "dest-dir", "blockdev") ||
+        !cli_exclusive(args, "dest-dir", "print-xml") ||
+        !cli_exclusive(args, "all", "disk"))
+        return -1;
+    if (!cli_has(args, "disk") && !cli_flag(args, "all")) {
+        /* virsh's words, and what else would do. */
+        cli_error("command 'copy' requires <disk> option (or --all with "
+                  "--dest-dir)");
+        return -1;
+    }
+    if (!cli_has(args, "dest") && !cli_has(args, "xml") &&
+        !cli_has(args, "dest-dir")) {
+        cli_error("need either --dest or --xml%s",
+                  cli_flag(args, "all") || strchr(cli_arg(args, "disk"), ',')
+                      ? " (several disks: --dest-dir)" : "");
+        return -1;
+    }
+    if (cli_has(args, "dest-dir") && *cli_arg(args, "dest-dir") != '/') {
+        cli_error("--dest-dir '%s' is not an absolute path",
+                  cli_arg(args, "dest-dir"));
         return -1;
     }
 
@@ -230,6 +250,175 @@ static int print_aborted(cli_ctx *ctx, const char *disk)
     return CLI_FAILED;
 }
 
+/* The disk of 'disks' that 'name' names, as the library would take it. */
+static const bc_disk_info *find_disk(const bc_disk_info *disks, size_t n,
+                                     const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const bc_disk_info *d = &disks[i];
+
+        if ((d->target && !strcmp(d->target, name)) ||
+            (d->device && !strcmp(d->device, name)) ||
+            (d->drive && !strcmp(d->drive, name)) ||
+            (d->node && !strcmp(d->node, name)) ||
+            (d->source && !strcmp(d->source, name)))
+            return d;
+    }
+    return NULL;
+}
+
+/* Why --all leaves a disk alone, or NULL. */
+static const char *not_copied(const bc_disk_info *d)
+{
+    if (d->empty || !d->source)
+        return "an empty drive";
+    if (d->removable && d->readonly)
+        return "a read-only CD-ROM";
+    if (d->readonly)
+        return "read-only";
+    return NULL;
+}
+
+/* Add the copy of disk 'name' into DIR under its source's name. */
+static int add_to_dir(cli_ctx *ctx, bc_group *g, bc_conn *conn,
+                      const bc_disk_info *d, const char *name,
+                      const char *dir, const char *format,
+                      const struct copy_opts *o)
+{
+    const char *base = d->source ? strrchr(d->source, '/') : NULL;
+    char *path = NULL, *xml = NULL;
+    bc_error err;
+    int status = CLI_USAGE;
+
+    bc_error_init(&err);
+    if (!base || !base[1] || !strncmp(d->source, "json:", 5) ||
+        strstr(d->source, "://")) {
+        cli_error("disk '%s' is no local file ('%s'): copy it on its own, "
+                  "with DEST or --xml", name, cli_safe(d->source));
+        return CLI_USAGE;
+    }
+    if (asprintf(&path, "%s%s%s", dir,
+                 dir[strlen(dir) - 1] == '/' ? "" : "/", base + 1) < 0) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    if (!format && !(o->flags & BC_BLOCK_COPY_REUSE_EXT))
+        format = cli_format_from_name(path);
+    if (!(xml = bc_dest_xml_from_path(path, format, false, &err)) ||
+        bc_group_add_copy(g, conn, name, xml, o->params, o->nparams,
+                          o->flags, &err) < 0) {
+        char prefix[256];
+
+        snprintf(prefix, sizeof(prefix), "%s: ", name);
+        status = cli_report(ctx, prefix, &err);
+    } else {
+        status = CLI_OK;
+    }
+    free(path);
+    free(xml);
+    return status;
+}
+
+/* copy DOMAIN vda,vdb --dest-dir DIR, or copy DOMAIN --all --dest-dir DIR:
+ * every disk into DIR under its source's name, switched together. */
+static int copy_group(cli_ctx *ctx, const cli_args *args,
+                      const struct copy_opts *o, const char *format)
+{
+    const char *dir = cli_arg(args, "dest-dir");
+    bc_disk_info *disks = NULL;
+    size_t ndisks = 0, i, nlabels = 0;
+    const char **labels = NULL;
+    char *list = NULL, *name, *save = NULL;
+    bc_group *g = NULL;
+    bc_conn *conn = NULL;
+    struct stat st;
+    bc_error err;
+    int status = CLI_USAGE;
+
+    bc_error_init(&err);
+    if (!dir) {
+        cli_error("copying several disks needs --dest-dir DIR");
+        return CLI_USAGE;
+    }
+    errno = 0;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--dest-dir '%s' is not a directory%s%s", dir,
+                  errno ? ": " : "", errno ? strerror(errno) : "");
+        return CLI_USAGE;
+    }
+    if (!(conn = cli_connect(ctx, cli_domain(ctx, args), &status)))
+        return status;
+    if (cli_flag(args, "dry-run"))
+        bc_conn_set_dry_run(conn, print_dry_run, ctx);
+    if (bc_disks_list(conn, &disks, &ndisks, &err) < 0 ||
+        !(g = bc_group_new(&err))) {
+        status = cli_report(ctx, NULL, &err);
+        goto out;
+    }
+    if (!(labels = calloc(ndisks + 1, sizeof(*labels)))) {
+        cli_error("out of memory");
+        status = CLI_FAILED;
+        goto out;
+    }
+    status = CLI_OK;
+    if (cli_flag(args, "all")) {
+        for (i = 0; i < ndisks && status == CLI_OK; i++) {
+            const bc_disk_info *d = &disks[i];
+            const char *why = not_copied(d);
+            const char *label = d->target ? d->target : d->device;
+
+            if (why) {
+                cli_warn("skipping '%s': %s", cli_safe(label), why);
+                continue;
+            }
+            status = add_to_dir(ctx, g, conn, d, label, dir, format, o);
+            labels[nlabels++] = label;
+        }
+    } else {
+        if (!(list = strdup(cli_arg(args, "disk")))) {
+            cli_error("out of memory");
+            status = CLI_FAILED;
+            goto out;
+        }
+        for (name = strtok_r(list, ",", &save); name && status == CLI_OK;
+             name = strtok_r(NULL, ",", &save)) {
+            const bc_disk_info *d = find_disk(disks, ndisks, name);
+
+            if (!d) {
+                cli_error("no disk '%s' in the VM (see 'blockcopy disks')",
+                          cli_safe(name));
+                status = CLI_USAGE;
+            } else if (nlabels == ndisks) {
+                cli_error("disk '%s' is named twice", cli_safe(name));
+                status = CLI_USAGE;
+            } else {
+                status = add_to_dir(ctx, g, conn, d, name, dir, format, o);
+                labels[nlabels++] = name;
+            }
+        }
+    }
+    if (status != CLI_OK)
+        goto out;
+    if (nlabels == 0) {
+        cli_error("the VM has no disk to copy");
+        status = CLI_USAGE;
+        goto out;
+    }
+    status = cli_run_group(ctx, g, labels, o->wait, o->after,
+                           cli_flag(args, "verbose"), o->timeout,
+                           cli_flag(args, "dry-run"));
+
+ out:
+    bc_group_free(g);
+    free(labels);
+    free(list);
+    bc_disks_free(disks, ndisks);
+    cli_disconnect(ctx, conn);
+    return status;
+}
+
 int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
 {
     const char *disk = cli_arg(args, "disk");
@@ -245,6 +434,11 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     bc_error_init(&err);
     if (collect(ctx, args, &o) < 0)
         goto out;
+    if (cli_has(args, "dest-dir") || cli_flag(args, "all") ||
+        (disk && strchr(disk, ','))) {
+        status = copy_group(ctx, args, &o, format);
+        goto out;
+    }
 
     if (cli_has(args, "dest") && !cli_flag(args, "blockdev") &&
         stat(cli_arg(args, "dest"), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -253,7 +447,7 @@ int cli_cmd_copy(cli_ctx *ctx, const cli_args *args)
     }
     if (!format && cli_has(args, "dest") && !cli_flag(args, "blockdev") &&
         !cli_flag(args, "reuse-external"))
-        format = format_from_name(cli_arg(args, "dest"));
+        format = cli_format_from_name(cli_arg(args, "dest"));
 
     if (cli_has(args, "xml")) {
         if (!(xml = read_xml(ctx, cli_arg(args, "xml"))))

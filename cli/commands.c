@@ -23,9 +23,18 @@
 
 static const cli_opt copy_opts[] = {
     DOMAIN_OPT,
-    DISK_OPT,
+    { "disk", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "DISK",
+      "the disk: target (vda), device id, drive id, node name or image "
+      "path; several: vda,vdb", CLI_COMPLETE_DISK, NULL },
+    { "path", CLI_OPT_STRING, 0, "DISK", "another name for --disk (virsh)",
+      CLI_COMPLETE_DISK, "disk" },
     { "dest", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "DEST",
       "the destination image: an absolute path", CLI_COMPLETE_FILE, NULL },
+    { "all", CLI_OPT_BOOL, 0, NULL,
+      "every disk that has an image (with --dest-dir)", 0, NULL },
+    { "dest-dir", CLI_OPT_STRING, 0, "DIR",
+      "copy each disk into DIR under its image's name", CLI_COMPLETE_FILE,
+      NULL },
     { "xml", CLI_OPT_STRING, 0, "FILE",
       "the destination as a libvirt <disk> element", CLI_COMPLETE_FILE, NULL },
     { "format", CLI_OPT_STRING, 0, "FMT",
@@ -117,6 +126,31 @@ static const cli_opt job_opts[] = {
       NULL },
     { "timeout", CLI_OPT_INT, 0, "SECONDS",
       "with --wait: abort the job after SECONDS", 0, NULL },
+    { NULL, 0, 0, NULL, NULL, 0, NULL }
+};
+
+static const cli_opt evacuate_opts[] = {
+    { "from", CLI_OPT_STRING, CLI_OPT_REQUIRED, "DIR",
+      "move the disks whose images lie under DIR", CLI_COMPLETE_FILE, NULL },
+    { "to", CLI_OPT_STRING, CLI_OPT_REQUIRED, "DIR",
+      "to the same place under DIR", CLI_COMPLETE_FILE, NULL },
+    { "pivot", CLI_OPT_BOOL, 0, NULL,
+      "switch the disks to the copies (the default)", 0, NULL },
+    { "finish", CLI_OPT_BOOL, 0, NULL,
+      "keep the copies and leave the VMs on their images", 0, NULL },
+    { "parallel", CLI_OPT_INT, 0, "N",
+      "at most N copies at once (4); a VM's disks go together", 0, NULL },
+    { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
+      "SIZE per second in all, shared by the running copies", 0, NULL },
+    { "bytes", CLI_OPT_BOOL, 0, NULL,
+      "a --bandwidth without unit under 1 MiB/s really is bytes/s", 0, NULL },
+    { "timeout", CLI_OPT_INT, 0, "SECONDS",
+      "roll back the copies of a round not done within SECONDS", 0, NULL },
+    { "verbose", CLI_OPT_BOOL, 0, NULL,
+      "show progress (the default on a terminal)", 0, NULL },
+    { "dry-run", CLI_OPT_BOOL, 0, NULL,
+      "print the plan: VM, disk, allocated size, from, to; change nothing",
+      0, NULL },
     { NULL, 0, 0, NULL, NULL, 0, NULL }
 };
 
@@ -223,6 +257,14 @@ const cli_cmd cli_commands[] = {
       "(default), --raw, --bandwidth, --abort, --pivot, --finish, or --wait "
       "to attach to a running job.",
       cli_cmd_job, job_opts, false },
+    { "evacuate", "Copying",
+      "move every disk under a directory to another, VM by VM",
+      "Move every disk of every running VM that 'list' finds whose image "
+      "lies under --from to the same path under --to: a few copies at a "
+      "time, the disks of one VM switched together, sharing --bandwidth.  "
+      "Run it again after an interruption: disks already moved are "
+      "skipped, copies still running taken up, the rest copied again.",
+      cli_cmd_evacuate, evacuate_opts, false },
     { "jobs", "Information",
       "list every block job of a VM",
       "List the block jobs of DOMAIN, including jobs that blockcopy did not "

@@ -586,6 +586,9 @@ typedef enum {
 typedef struct bc_job_event {
     bc_job_event_type type;
     const char *job;            /* job id */
+    const char *disk;           /* the disk as the caller named it */
+    int member;                 /* a group's copy: its place in the group
+                                   (bc_group_*), else 0 */
     unsigned long long cur;
     unsigned long long end;
     unsigned long long bandwidth;
@@ -680,6 +683,88 @@ BC_EXPORT int bc_block_job_wait(bc_conn *conn, const char *disk,
 BC_EXPORT int bc_block_job_end(bc_conn *conn, const char *disk,
                                unsigned int flags, bc_job_event_type *outcome,
                                bc_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Groups: several copies at once                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A group copies several disks at once, of one VM or of several (each
+ * on its own connection), with one wait over all of them.  The copies of
+ * one VM are ended together: once every one of them is ready, the guest
+ * is paused (if it runs), each job pivoted or finished, and the guest
+ * resumed, so that all the VM's disks switch, or all its copies are
+ * taken, at one instant.  A copy that fails before that takes its VM's
+ * other copies with it: they are rolled back as a failed bc_block_copy()
+ * is, and the VM stays on all its sources.  The guest runs afterwards if
+ * it ran before, whatever failed; a run killed while it was paused leaves
+ * a mark that the next bc_group_start() on that VM finds, resuming it.
+ */
+typedef struct bc_group bc_group;
+
+BC_EXPORT bc_group *bc_group_new(bc_error *err);
+/* Release the group (not the copies' jobs).  Accepts NULL. */
+BC_EXPORT void bc_group_free(bc_group *g);
+
+/*
+ * Add a copy of 'disk' of the VM on 'conn' to 'destxml', with the
+ * parameters and flags of bc_block_copy().  Every check that can be
+ * made before anything changes is made now, also against the group's
+ * other copies (the same disk twice, two copies into one file): a
+ * failure changes nothing.  bc_group_start() starts it.
+ */
+BC_EXPORT int bc_group_add_copy(bc_group *g, bc_conn *conn, const char *disk,
+                                const char *destxml,
+                                const bc_typed_param *params, int nparams,
+                                unsigned int flags, bc_error *err);
+
+/* Add the copy that already runs on 'disk' (an earlier run's). */
+BC_EXPORT int bc_group_add_job(bc_group *g, bc_conn *conn, const char *disk,
+                               bc_error *err);
+
+/*
+ * Share 'total' bytes/s (0: no limit of the group's) among the copies:
+ * each copy still in its first pass gets total divided by their number,
+ * set again as that number changes; a ready copy, which copies only what
+ * its guest writes, gets as much.
+ */
+BC_EXPORT int bc_group_set_bandwidth(bc_group *g, unsigned long long total,
+                                     bc_error *err);
+
+/*
+ * Start every copy added and not started yet.  A copy that cannot start
+ * rolls back its VM's copies (see above); the others go on.  Fails when
+ * any failed: bc_group_result_get() says which.
+ */
+BC_EXPORT int bc_group_start(bc_group *g, bc_error *err);
+
+/*
+ * One wait over every copy of the group, as bc_block_job_wait() waits for
+ * one, until opts->until: BC_WAIT_READY (every copy ready), BC_WAIT_PIVOT
+ * or BC_WAIT_FINISH (each VM's copies ended together, as above).  Events
+ * carry each copy's disk and place ('member').  An interrupt or the
+ * timeout rolls back every copy not yet being ended.  Fails when any
+ * copy failed or ended otherwise than asked; err holds the first reason.
+ */
+BC_EXPORT int bc_group_wait(bc_group *g, const bc_wait_opts *opts,
+                            bc_error *err);
+
+typedef struct bc_group_result {
+    bc_conn *conn;
+    const char *disk;           /* as it was added */
+    const char *job;            /* its job id, or NULL */
+    bc_job_event_type outcome;  /* READY, PIVOTED, COPIED, ABORTED (rolled
+                                   back), FAILED, or 0 (not got that far) */
+    const bc_error *error;      /* why it failed, or NULL */
+    long long paused_us;        /* how long its guest was paused for the
+                                   switch, 0 if it was not */
+} bc_group_result;
+
+/* The copies in the order they were added.  Strings are borrowed from
+ * the group. */
+BC_EXPORT size_t bc_group_size(const bc_group *g);
+BC_EXPORT int bc_group_result_get(const bc_group *g, size_t i,
+                                  bc_group_result *res);
 
 #ifdef __cplusplus
 }

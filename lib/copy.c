@@ -22,6 +22,7 @@
 #include <linux/fs.h>
 
 #include "codec.h"
+#include "copy.h"
 #include "diskxml.h"
 #include "fdset.h"
 #include "job.h"
@@ -1522,109 +1523,181 @@ static void copy_clear(struct copy *c)
     }
 }
 
-int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
-                  const bc_typed_param *params, int nparams,
-                  unsigned int flags, bc_error *err)
+/*
+ * Every check that can be made before anything changes: the disk, the
+ * destination, the parameters.  Fills 'c' (copy_clear() releases it).
+ */
+static int copy_check(struct copy *c, bc_conn *conn, const char *disk,
+                      const char *destxml, const bc_typed_param *params,
+                      int nparams, unsigned int flags, bc_error *err)
 {
     const unsigned int known = BC_BLOCK_COPY_SHALLOW |
                                BC_BLOCK_COPY_REUSE_EXT |
                                BC_BLOCK_COPY_TRANSIENT_JOB |
                                BC_BLOCK_COPY_SYNCHRONOUS_WRITES |
                                BC_BLOCK_COPY_TARGET_ZEROED;
-    struct copy c;
-    bc_error local;
-    int ret = -1;
 
-    memset(&c, 0, sizeof(c));
-    c.fd = -1;
-    c.conn = conn;
-    c.flags = flags;
-    bc_error_init(&local);
-    if (!err)
-        err = &local;
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->conn = conn;
+    c->flags = flags;
 
-    if (!conn || !disk || !destxml) {
-        bc_set_error(err, BC_ERR_INVALID_ARG, "missing connection, disk or "
-                     "destination");
-        goto out;
-    }
-    if (flags & ~known) {
-        bc_set_error(err, BC_ERR_INVALID_ARG, "unsupported flags 0x%x",
-                     flags & ~known);
-        goto out;
-    }
-    if (check_params(&c, params, nparams, err) < 0 ||
-        bc_dest_parse(destxml, strlen(destxml), &c.dest, err) < 0)
-        goto out;
-    if (!(c.dest_name = bc_dest_describe(&c.dest))) {
-        bc_set_error_oom(err);
-        goto out;
-    }
-    if (check_tls(&c, err) < 0 || check_disk(&c, disk, err) < 0 ||
-        check_create_job(&c, err) < 0)
-        goto out;
-    if (c.dest.type != BC_DEST_NETWORK && check_local_dest(&c, err) < 0)
-        goto out;
+    if (!conn || !disk || !destxml)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "missing connection, "
+                            "disk or destination");
+    if (flags & ~known)
+        return bc_set_error(err, BC_ERR_INVALID_ARG, "unsupported flags 0x%x",
+                            flags & ~known);
+    if (check_params(c, params, nparams, err) < 0 ||
+        bc_dest_parse(destxml, strlen(destxml), &c->dest, err) < 0)
+        return -1;
+    if (!(c->dest_name = bc_dest_describe(&c->dest)))
+        return bc_set_error_oom(err);
+    if (check_tls(c, err) < 0 || check_disk(c, disk, err) < 0 ||
+        check_create_job(c, err) < 0)
+        return -1;
+    if (c->dest.type != BC_DEST_NETWORK && check_local_dest(c, err) < 0)
+        return -1;
 
-    c.create = !(flags & BC_BLOCK_COPY_REUSE_EXT);
-    if (c.create && !bc_dest_can_create(&c.dest)) {
-        bc_set_error(err, BC_ERR_INVALID_ARG,
-                     "QEMU cannot create images over %s: create '%s' first "
-                     "and use --reuse-external", c.dest.protocol,
-                     c.dest_name);
-        goto out;
-    }
-    if (bc_dest_needs_secret(&c.dest) && !c.secret_file) {
-        bc_set_error(err, BC_ERR_INVALID_ARG,
-                     "destination '%s' authenticates as '%s': give the file "
-                     "holding its secret (the '%s' parameter)", c.dest_name,
-                     c.dest.auth_username, BC_BLOCK_COPY_SECRET_FILE);
-        goto out;
-    }
-    if (bc_dest_needs_secret(&c.dest) && read_secret(&c, err) < 0)
-        goto out;
-    if (choose_format(&c, err) < 0)
-        goto out;
+    c->create = !(flags & BC_BLOCK_COPY_REUSE_EXT);
+    if (c->create && !bc_dest_can_create(&c->dest))
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "QEMU cannot create images over %s: create '%s' "
+                            "first and use --reuse-external",
+                            c->dest.protocol, c->dest_name);
+    if (bc_dest_needs_secret(&c->dest) && !c->secret_file)
+        return bc_set_error(err, BC_ERR_INVALID_ARG,
+                            "destination '%s' authenticates as '%s': give "
+                            "the file holding its secret (the '%s' "
+                            "parameter)", c->dest_name,
+                            c->dest.auth_username, BC_BLOCK_COPY_SECRET_FILE);
+    if (bc_dest_needs_secret(&c->dest) && read_secret(c, err) < 0)
+        return -1;
+    if (choose_format(c, err) < 0)
+        return -1;
     if ((flags & BC_BLOCK_COPY_TARGET_ZEROED) &&
         bc_conn_need_feature(conn, BC_FEATURE_TARGET_IS_ZERO,
                              "be told that the destination is zeroed",
                              err) < 0)
-        goto out;
-    if (c.dest.type != BC_DEST_NETWORK && !c.create &&
-        check_reused_size(&c, local_image_size(&c), err) < 0)
-        goto out;
+        return -1;
+    if (c->dest.type != BC_DEST_NETWORK && !c->create &&
+        check_reused_size(c, local_image_size(c), err) < 0)
+        return -1;
     /* Last, as it asks the server. */
-    if (c.dest.type == BC_DEST_NETWORK && check_network_dest(&c, err) < 0)
+    if (c->dest.type == BC_DEST_NETWORK && check_network_dest(c, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Make the copy and start its job.  From here on the VM changes; a
+ * failure rolls back what was done. */
+static int copy_start(struct copy *c, bc_error *err)
+{
+    if (clean_leftovers(c, err) < 0 || choose_node_names(c, err) < 0)
+        return -1;
+    if ((c->dest.type != BC_DEST_NETWORK && open_dest(c, err) < 0) ||
+        (c->create && create_protocol(c, err) < 0) ||
+        add_protocol_node(c, err) < 0 ||
+        (c->create && strcmp(c->format, "raw") != 0 &&
+         create_format(c, err) < 0) ||
+        add_format_node(c, err) < 0 || recheck_dest(c, false, err) < 0 ||
+        save_record(c, err) < 0 || start_mirror(c, err) < 0) {
+        if (!roll_back(c))
+            uncertain(c, err);
+        return -1;
+    }
+    return 0;
+}
+
+int bc_block_copy(bc_conn *conn, const char *disk, const char *destxml,
+                  const bc_typed_param *params, int nparams,
+                  unsigned int flags, bc_error *err)
+{
+    struct copy c;
+    bc_error local;
+    int ret = -1;
+
+    bc_error_init(&local);
+    if (!err)
+        err = &local;
+    if (copy_check(&c, conn, disk, destxml, params, nparams, flags, err) < 0 ||
+        copy_start(&c, err) < 0)
         goto out;
-    /* From here on the VM changes; every failure rolls back. */
-    if (clean_leftovers(&c, err) < 0 || choose_node_names(&c, err) < 0)
-        goto out;
-    if (c.dest.type != BC_DEST_NETWORK && open_dest(&c, err) < 0)
-        goto fail;
-    if (c.create && create_protocol(&c, err) < 0)
-        goto fail;
-    if (add_protocol_node(&c, err) < 0)
-        goto fail;
-    if (c.create && strcmp(c.format, "raw") != 0 && create_format(&c, err) < 0)
-        goto fail;
-    if (add_format_node(&c, err) < 0 || recheck_dest(&c, false, err) < 0 ||
-        save_record(&c, err) < 0 || start_mirror(&c, err) < 0)
-        goto fail;
     /* The wait that follows reads the record from here. */
     bc_job_record_clear(conn->record);
     free(conn->record);
+    conn->record = NULL;
     if (!bc_conn_is_dry_run(conn) &&
         (conn->record = malloc(sizeof(*conn->record)))) {
         *conn->record = c.rec;
         memset(&c.rec, 0, sizeof(c.rec));
     }
     ret = 0;
-    goto out;
 
- fail:
-    if (!roll_back(&c))
-        uncertain(&c, err);
  out:
     copy_clear(&c);
     return ret;
+}
+
+/* ---- copies of a group --------------------------------------------- */
+
+bc_copy *bc_copy_new(bc_conn *conn, const char *disk, const char *destxml,
+                     const bc_typed_param *params, int nparams,
+                     unsigned int flags, bc_error *err)
+{
+    struct copy *c = malloc(sizeof(*c));
+
+    if (!c) {
+        bc_set_error_oom(err);
+        return NULL;
+    }
+    if (copy_check(c, conn, disk, destxml, params, nparams, flags, err) < 0) {
+        bc_copy_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int bc_copy_start(bc_copy *c, bc_error *err)
+{
+    return copy_start(c, err);
+}
+
+bool bc_copy_undo(bc_copy *c)
+{
+    return roll_back(c);
+}
+
+const bc_disk *bc_copy_disk(const bc_copy *c)
+{
+    return &c->disk;
+}
+
+const char *bc_copy_local_path(const bc_copy *c)
+{
+    return c->dest.type == BC_DEST_NETWORK ? NULL : c->dest.path;
+}
+
+const char *bc_copy_job_id(const bc_copy *c)
+{
+    return c->job_id;
+}
+
+void bc_copy_set_bandwidth(bc_copy *c, unsigned long long bandwidth)
+{
+    c->has_bandwidth = true;
+    c->bandwidth = bandwidth;
+}
+
+bc_job_record *bc_copy_record(bc_copy *c)
+{
+    return &c->rec;
+}
+
+void bc_copy_free(bc_copy *c)
+{
+    if (!c)
+        return;
+    copy_clear(c);
+    free(c);
 }

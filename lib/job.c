@@ -668,8 +668,19 @@ struct watch {
     bc_conn *conn;
     const bc_disk *disk;
     const bc_wait_opts *opts;
+    bc_wait_until until;    /* what it waits for (opts->until at first) */
     int interrupt_fd;
     bool plain;             /* any job, only to see it conclude */
+    const char *name;       /* the disk as the caller named it, for events */
+    int member;             /* its place in a group, for events */
+    bc_job_event_type outcome;  /* how it ended, once done */
+    int64_t next_progress, next_retry;
+    bool switching;         /* a group's switch: the interrupt waits, and
+                               the end is told before it is read, so that
+                               the guest can resume first */
+    bool ended;             /* told so: conclude() is left to the group */
+    struct watch **peers;   /* the watches of the wait it is in */
+    size_t npeers;
     char *id;
     char *type;
 
@@ -723,6 +734,8 @@ static void emit(struct watch *w, bc_job_event_type type, int64_t ts)
     memset(&ev, 0, sizeof(ev));
     ev.type = type;
     ev.job = w->id;
+    ev.disk = w->name;
+    ev.member = w->member;
     ev.cur = w->cur;
     ev.end = w->end;
     ev.bandwidth = w->speed;
@@ -786,9 +799,16 @@ static int resync(struct watch *w, bc_error *err)
     if (bc_conn_query(w->conn, w->plain ? "query-jobs" : "query-block-jobs",
                       NULL, &jobs, err) < 0)
         return -1;
-    /* The answer is newer than whatever was dropped before it. */
-    bc_qmp_events_lost(w->conn->qmp);
     w->confirm = false;
+    /* The answer is newer than whatever was dropped before it; what was
+     * dropped may have been news of the other jobs on this monitor. */
+    if (bc_qmp_events_lost(w->conn->qmp)) {
+        size_t i;
+
+        for (i = 0; i < w->npeers; i++)
+            if (w->peers[i] != w && w->peers[i]->conn == w->conn)
+                w->peers[i]->confirm = true;
+    }
     if ((job = bc_json_array_find(jobs, w->plain ? "id" : "device", w->id))) {
         update_from_job(w, job);
         if (w->plain && !w->error && bc_json_str(job, "error"))
@@ -897,6 +917,7 @@ static int watch_init(struct watch *w, bc_conn *conn, const bc_disk *disk,
     w->conn = conn;
     w->disk = disk;
     w->opts = opts;
+    w->until = opts->until;
     w->interrupt_fd = opts->interrupt_fd >= 0 ? opts->interrupt_fd
                                               : conn->interrupt_fd;
     w->id = bc_strdup0(bc_json_str(job, "device"));
@@ -1228,167 +1249,13 @@ static int check_converging(struct watch *w, int64_t now, bc_error *tmp)
     return 0;
 }
 
-static int watch_run(struct watch *w, bc_job_event_type *outcome,
-                     bc_error *err)
+/* What one look at a watched job comes to. */
+enum { STEP_WAIT, STEP_DONE, STEP_AGAIN };
+
+/* The monitor failed under the watch (tmp says how): what is known. */
+static int watch_failed(struct watch *w, const bc_error *tmp, bc_error *err)
 {
-    const bc_wait_opts *o = w->opts;
-    bc_qmp *q = w->conn->qmp;
-    int64_t deadline = o->timeout_ms > 0
-                           ? bc_now_us() + (int64_t)o->timeout_ms * 1000 : 0;
-    int64_t next_progress = 0, next_retry = 0;
-    bool progress = o->cb && o->progress_ms > 0;
-    bc_qmp_event *ev;
-    bc_error tmp;
-    int rc;
-
-    if (outcome)
-        *outcome = 0;
-    if (progress)
-        emit(w, BC_JOB_EVENT_PROGRESS, 0);
-
-    for (;;) {
-        struct pollfd pfd[2];
-        int nfds = 0, timeout;
-        int64_t now;
-
-        /* Before anything is asked, an interrupt wins over whatever has
-         * arrived: a monitor that answers without a pause must not carry
-         * the wait past it into a pivot. */
-        if (w->ask == ASK_NONE && interrupt_pending(w))
-            return interrupted(w, err);
-
-        /* What has arrived already, then what the socket has now. */
-        bc_error_init(&tmp);
-        while ((rc = bc_qmp_next_event(q, 0, &ev, &tmp)) == 1) {
-            handle_event(w, ev);
-            bc_qmp_event_free(ev);
-        }
-        if (rc < 0)
-            goto closed;
-        if (bc_qmp_events_lost(q))
-            w->confirm = true;
-        now = bc_now_us();
-        if (w->confirm && now >= next_retry) {
-            /* A late answer is asked again a little later.  What came
-             * before the answer is taken first. */
-            if (resync(w, &tmp) == 0)
-                continue;
-            if (tmp.code != BC_ERR_NO_REPLY)
-                goto closed;
-            next_retry = now + RETRY_MS * 1000;
-        }
-        if (w->req == REQ_OWED) {
-            bc_error why;
-
-            bc_error_init(&why);
-            rc = bc_qmp_late_reply(q, w->req_id, &why);
-            if (rc == 1)
-                w->req = REQ_DONE;
-            else if (rc < 0 && refused(w, &why, err) < 0)
-                return -1;
-        }
-
-        if (!w->ready_reported && bc_job_status_is_ready(w->status)) {
-            w->ready_reported = true;
-            /* Everything is copied now: what that took. */
-            if (progress)
-                measure(w);
-            emit(w, BC_JOB_EVENT_READY, w->ready_us);
-        }
-        if (!w->confirm && (w->status == BC_JS_CONCLUDED ||
-                            w->status == BC_JS_NULL))
-            return conclude(w, outcome, err);
-        if (w->paused_on_error && w->ask == ASK_NONE)
-            return report_stopped(w, err);
-        if (o->until == BC_WAIT_READY && bc_job_status_is_ready(w->status) &&
-            !w->confirm) {
-            if (outcome)
-                *outcome = BC_JOB_EVENT_READY;
-            return 0;
-        }
-        if (w->ask == ASK_NONE) {
-            ask_kind ask = ASK_NONE;
-
-            if (o->until == BC_WAIT_ABORT)
-                ask = ASK_CANCEL;
-            else if (bc_job_status_is_ready(w->status) &&
-                     o->until == BC_WAIT_PIVOT)
-                ask = ASK_PIVOT;
-            else if (bc_job_status_is_ready(w->status) &&
-                     o->until == BC_WAIT_FINISH)
-                ask = ASK_FINISH;
-            if (ask == ASK_PIVOT && ensure_record(w, err) < 0)
-                return -1;
-            if (ask != ASK_NONE) {
-                bc_error_init(&tmp);
-                if (request_end(w, ask, &tmp) < 0) {
-                    if (tmp.code == BC_ERR_CLOSED)
-                        goto closed;
-                    if (tmp.code != BC_ERR_QMP || refused(w, &tmp, err) < 0) {
-                        if (err && !bc_error_isset(err))
-                            *err = tmp;
-                        return -1;
-                    }
-                }
-                if (bc_conn_is_dry_run(w->conn))
-                    return 0;
-                continue;
-            }
-            if (deadline && now >= deadline)
-                return bc_set_error(err, BC_ERR_TIMEOUT,
-                                    "timed out waiting for block job '%s'",
-                                    w->id);
-        }
-        if (w->ask == ASK_NONE && !w->plain) {
-            bc_error_init(&tmp);
-            if (check_converging(w, now, &tmp) < 0)
-                goto closed;
-        }
-        if (progress && now >= next_progress) {
-            bc_error_init(&tmp);
-            if (query_progress(w, &tmp) < 0 && tmp.code != BC_ERR_NO_REPLY)
-                goto closed;
-            next_progress = now + (int64_t)o->progress_ms * 1000;
-            continue;
-        }
-
-        /* A query's reply may have brought events with it. */
-        if (bc_qmp_has_pending(q))
-            continue;
-        timeout = -1;
-        if (deadline && w->ask == ASK_NONE)
-            timeout = bc_ms_until(deadline);
-        if (progress) {
-            int t = bc_ms_until(next_progress);
-
-            if (timeout < 0 || t < timeout)
-                timeout = t;
-        }
-        if (w->confirm && (timeout < 0 || timeout > RETRY_MS))
-            timeout = RETRY_MS;
-        if (o->converge_ms && !w->conv_done && w->ask == ASK_NONE &&
-            !bc_job_status_is_ready(w->status)) {
-            int t = bc_ms_until(w->conv_next);
-
-            if (timeout < 0 || t < timeout)
-                timeout = t;
-        }
-        pfd[nfds].fd = bc_qmp_fd(q);
-        pfd[nfds++].events = POLLIN;
-        if (w->interrupt_fd >= 0) {
-            pfd[nfds].fd = w->interrupt_fd;
-            pfd[nfds++].events = POLLIN;
-        }
-        rc = poll(pfd, nfds, timeout);
-        if (rc < 0 && errno != EINTR)
-            return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
-                                      "cannot wait for QEMU");
-        if (nfds > 1 && rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
-            return interrupted(w, err);
-    }
-
- closed:
-    if (tmp.code == BC_ERR_CLOSED) {
+    if (tmp->code == BC_ERR_CLOSED) {
         if (w->ask != ASK_NONE)
             return bc_set_error(err, BC_ERR_UNCERTAIN,
                                 "the monitor connection closed while %s of "
@@ -1399,8 +1266,378 @@ static int watch_run(struct watch *w, bc_job_event_type *outcome,
                             "(the monitor connection closed)", w->id);
     }
     if (err && !bc_error_isset(err))
-        *err = tmp;
+        *err = *tmp;
     return -1;
+}
+
+/*
+ * Take one look at the job with what has arrived: confirm what must be
+ * confirmed, collect an owed reply, report, ask for the end it waits
+ * for, sample progress.  STEP_DONE once it reached w->until or ended
+ * (w->outcome says how), STEP_AGAIN to look again before waiting,
+ * STEP_WAIT to wait for QEMU, -1 on failure.
+ */
+static int watch_step(struct watch *w, int64_t now, int64_t deadline,
+                      bc_error *err)
+{
+    const bc_wait_opts *o = w->opts;
+    bc_qmp *q = w->conn->qmp;
+    bool progress = o->cb && o->progress_ms > 0;
+    bc_error tmp;
+    int rc;
+
+    bc_error_init(&tmp);
+    if (w->confirm && now >= w->next_retry) {
+        /* A late answer is asked again a little later.  What came
+         * before the answer is taken first. */
+        if (resync(w, &tmp) == 0)
+            return STEP_AGAIN;
+        if (tmp.code != BC_ERR_NO_REPLY)
+            return watch_failed(w, &tmp, err);
+        w->next_retry = now + RETRY_MS * 1000;
+    }
+    if (w->req == REQ_OWED) {
+        bc_error why;
+
+        bc_error_init(&why);
+        rc = bc_qmp_late_reply(q, w->req_id, &why);
+        if (rc == 1)
+            w->req = REQ_DONE;
+        else if (rc < 0 && refused(w, &why, err) < 0)
+            return -1;
+    }
+
+    if (!w->ready_reported && bc_job_status_is_ready(w->status)) {
+        w->ready_reported = true;
+        /* Everything is copied now: what that took. */
+        if (progress)
+            measure(w);
+        emit(w, BC_JOB_EVENT_READY, w->ready_us);
+    }
+    if (!w->confirm && (w->status == BC_JS_CONCLUDED ||
+                        w->status == BC_JS_NULL)) {
+        if (w->switching) {
+            w->ended = true;
+            return STEP_DONE;
+        }
+        return conclude(w, &w->outcome, err) < 0 ? -1 : STEP_DONE;
+    }
+    if (w->paused_on_error && w->ask == ASK_NONE)
+        return report_stopped(w, err);
+    if (w->until == BC_WAIT_READY && bc_job_status_is_ready(w->status) &&
+        !w->confirm) {
+        w->outcome = BC_JOB_EVENT_READY;
+        return STEP_DONE;
+    }
+    if (w->ask == ASK_NONE) {
+        ask_kind ask = ASK_NONE;
+
+        if (w->until == BC_WAIT_ABORT)
+            ask = ASK_CANCEL;
+        else if (bc_job_status_is_ready(w->status) &&
+                 w->until == BC_WAIT_PIVOT)
+            ask = ASK_PIVOT;
+        else if (bc_job_status_is_ready(w->status) &&
+                 w->until == BC_WAIT_FINISH)
+            ask = ASK_FINISH;
+        if (ask == ASK_PIVOT && ensure_record(w, err) < 0)
+            return -1;
+        if (ask != ASK_NONE) {
+            if (request_end(w, ask, &tmp) < 0) {
+                if (tmp.code == BC_ERR_CLOSED)
+                    return watch_failed(w, &tmp, err);
+                if (tmp.code != BC_ERR_QMP || refused(w, &tmp, err) < 0) {
+                    if (err && !bc_error_isset(err))
+                        *err = tmp;
+                    return -1;
+                }
+            }
+            return bc_conn_is_dry_run(w->conn) ? STEP_DONE : STEP_AGAIN;
+        }
+        if (deadline && now >= deadline)
+            return bc_set_error(err, BC_ERR_TIMEOUT,
+                                "timed out waiting for block job '%s'",
+                                w->id);
+        if (!w->plain && check_converging(w, now, &tmp) < 0)
+            return watch_failed(w, &tmp, err);
+    }
+    if (progress && now >= w->next_progress) {
+        if (query_progress(w, &tmp) < 0 && tmp.code != BC_ERR_NO_REPLY)
+            return watch_failed(w, &tmp, err);
+        w->next_progress = now + (int64_t)o->progress_ms * 1000;
+        return STEP_AGAIN;
+    }
+    return STEP_WAIT;
+}
+
+/* How long the watch may sleep before it has something to do (-1: until
+ * QEMU says something). */
+static int watch_sleep_ms(const struct watch *w, int64_t deadline)
+{
+    const bc_wait_opts *o = w->opts;
+    int timeout = -1, t;
+
+    if (deadline && w->ask == ASK_NONE)
+        timeout = bc_ms_until(deadline);
+    if (o->cb && o->progress_ms > 0) {
+        t = bc_ms_until(w->next_progress);
+        if (timeout < 0 || t < timeout)
+            timeout = t;
+    }
+    if (w->confirm && (timeout < 0 || timeout > RETRY_MS))
+        timeout = RETRY_MS;
+    if (o->converge_ms && !w->conv_done && w->ask == ASK_NONE &&
+        !bc_job_status_is_ready(w->status)) {
+        t = bc_ms_until(w->conv_next);
+        if (timeout < 0 || t < timeout)
+            timeout = t;
+    }
+    return timeout;
+}
+
+/* Whether an earlier watch of 'ws' has the same connection as ws[i]. */
+static bool conn_seen(struct watch **ws, size_t i)
+{
+    size_t j;
+
+    for (j = 0; j < i; j++)
+        if (ws[j]->conn == ws[i]->conn)
+            return true;
+    return false;
+}
+
+/*
+ * The one wait loop: wait on QMP events of every connection of 'ws' until
+ * one of the watches is done (reached its w->until, or its job ended) or
+ * fails; *which is its index.  Events go to every watch of their
+ * connection, so none is lost to a watch that is not asked about.  The
+ * interrupt descriptor of ws[0] counts in every phase; 'deadline' (0:
+ * none) until the end is asked for.
+ */
+static int watch_any_loop(struct watch **ws, size_t n, int64_t deadline,
+                          size_t *which, bc_error *err)
+{
+    struct watch *w0 = ws[0];
+    bc_qmp_event *ev;
+    bc_error tmp;
+    size_t i, j;
+    int rc;
+
+    *which = 0;
+    for (;;) {
+        struct pollfd pfd[n + 1];
+        bool again = false;
+        int nfds = 0, timeout = -1;
+        int64_t now;
+
+        /* Before anything is asked, an interrupt wins over whatever has
+         * arrived: a monitor that answers without a pause must not carry
+         * the wait past it into a pivot. */
+        for (i = 0; i < n; i++) {
+            if (ws[i]->ask == ASK_NONE && !ws[i]->switching &&
+                interrupt_pending(w0)) {
+                *which = i;
+                return interrupted(ws[i], err);
+            }
+        }
+
+        /* What has arrived already, then what the sockets have now. */
+        for (i = 0; i < n; i++) {
+            bc_qmp *q = ws[i]->conn->qmp;
+
+            if (conn_seen(ws, i))
+                continue;
+            bc_error_init(&tmp);
+            while ((rc = bc_qmp_next_event(q, 0, &ev, &tmp)) == 1) {
+                for (j = i; j < n; j++)
+                    if (ws[j]->conn == ws[i]->conn)
+                        handle_event(ws[j], ev);
+                bc_qmp_event_free(ev);
+            }
+            if (rc < 0) {
+                *which = i;
+                return watch_failed(ws[i], &tmp, err);
+            }
+            if (bc_qmp_events_lost(q))
+                for (j = i; j < n; j++)
+                    if (ws[j]->conn == ws[i]->conn)
+                        ws[j]->confirm = true;
+        }
+
+        now = bc_now_us();
+        for (i = 0; i < n; i++) {
+            rc = watch_step(ws[i], now, deadline, err);
+            if (rc < 0 || rc == STEP_DONE) {
+                *which = i;
+                return rc < 0 ? -1 : 0;
+            }
+            again |= rc == STEP_AGAIN;
+        }
+        for (i = 0; i < n && !again; i++)
+            /* A query's reply may have brought events with it. */
+            again = bc_qmp_has_pending(ws[i]->conn->qmp);
+        if (again)
+            continue;
+
+        for (i = 0; i < n; i++) {
+            int t = watch_sleep_ms(ws[i], deadline);
+
+            if (t >= 0 && (timeout < 0 || t < timeout))
+                timeout = t;
+            if (conn_seen(ws, i))
+                continue;
+            pfd[nfds].fd = bc_qmp_fd(ws[i]->conn->qmp);
+            pfd[nfds++].events = POLLIN;
+        }
+        /* The first watch the interrupt stops, if any. */
+        for (i = 0; i < n && ws[i]->switching; i++)
+            ;
+        if (i < n && w0->interrupt_fd >= 0) {
+            pfd[nfds].fd = w0->interrupt_fd;
+            pfd[nfds++].events = POLLIN;
+        }
+        rc = poll(pfd, nfds, timeout);
+        if (rc < 0 && errno != EINTR)
+            return bc_set_error_errno(err, BC_ERR_SYSTEM, errno,
+                                      "cannot wait for QEMU");
+        if (i < n && w0->interrupt_fd >= 0 && rc > 0 &&
+            (pfd[nfds - 1].revents & (POLLIN | POLLHUP))) {
+            *which = i;
+            return interrupted(ws[i], err);
+        }
+    }
+}
+
+static int watch_any(struct watch **ws, size_t n, int64_t deadline,
+                     size_t *which, bc_error *err)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        ws[i]->outcome = 0;
+        ws[i]->peers = ws;
+        ws[i]->npeers = n;
+    }
+    rc = watch_any_loop(ws, n, deadline, which, err);
+    for (i = 0; i < n; i++) {
+        ws[i]->peers = NULL;
+        ws[i]->npeers = 0;
+    }
+    return rc;
+}
+
+/* Wait for one job, until opts->until. */
+static int watch_run(struct watch *w, bc_job_event_type *outcome,
+                     bc_error *err)
+{
+    const bc_wait_opts *o = w->opts;
+    int64_t deadline = o->timeout_ms > 0
+                           ? bc_now_us() + (int64_t)o->timeout_ms * 1000 : 0;
+    size_t which;
+    int rc;
+
+    if (outcome)
+        *outcome = 0;
+    if (o->cb && o->progress_ms > 0)
+        emit(w, BC_JOB_EVENT_PROGRESS, 0);
+    rc = watch_any(&w, 1, deadline, &which, err);
+    if (outcome)
+        *outcome = w->outcome;
+    return rc;
+}
+
+/* ---- watches of a group ------------------------------------------- */
+
+static int disk_and_job(bc_conn *conn, const char *name, bc_disk *disk,
+                        json_object **job, bc_error *err);
+
+struct watch *bc_watch_new(bc_conn *conn, const char *name, int member,
+                           const bc_wait_opts *opts, bc_error *err)
+{
+    struct watch *w = calloc(1, sizeof(*w));
+    bc_disk *disk = calloc(1, sizeof(*disk));
+    json_object *job = NULL;
+
+    if (!w || !disk) {
+        free(w);
+        free(disk);
+        bc_set_error_oom(err);
+        return NULL;
+    }
+    if (disk_and_job(conn, name, disk, &job, err) < 0 ||
+        watch_init(w, conn, disk, job, opts, err) < 0) {
+        json_object_put(job);
+        watch_clear(w);
+        bc_disk_clear(disk);
+        free(disk);
+        free(w);
+        return NULL;
+    }
+    json_object_put(job);
+    w->name = name;
+    w->member = member;
+    return w;
+}
+
+void bc_watch_free(struct watch *w)
+{
+    if (!w)
+        return;
+    watch_clear(w);
+    bc_disk_clear((bc_disk *)w->disk);
+    free((bc_disk *)w->disk);
+    free(w);
+}
+
+void bc_watch_set_until(struct watch *w, bc_wait_until until)
+{
+    w->until = until;
+    /* An end asked for at one instant with others is seen through. */
+    w->switching = until == BC_WAIT_PIVOT || until == BC_WAIT_FINISH;
+    /* It was not watched for a while: what it is now is read first. */
+    w->confirm = true;
+}
+
+int bc_watch_any(struct watch **ws, size_t n, int64_t deadline,
+                 size_t *which, bc_error *err)
+{
+    return watch_any(ws, n, deadline, which, err);
+}
+
+bool bc_watch_ended(const struct watch *w)
+{
+    return w->ended;
+}
+
+int bc_watch_conclude(struct watch *w, bc_error *err)
+{
+    return conclude(w, &w->outcome, err);
+}
+
+bc_job_event_type bc_watch_outcome(const struct watch *w)
+{
+    return w->outcome;
+}
+
+bool bc_watch_ready(const struct watch *w)
+{
+    return bc_job_status_is_ready(w->status);
+}
+
+const char *bc_watch_job_id(const struct watch *w)
+{
+    return w->id;
+}
+
+unsigned long long bc_watch_speed(const struct watch *w)
+{
+    return w->speed;
+}
+
+void bc_watch_set_speed(struct watch *w, unsigned long long speed)
+{
+    w->speed = speed;
 }
 
 int bc_job_wait_concluded(bc_conn *conn, const char *id, int timeout_ms,
@@ -1416,6 +1653,7 @@ int bc_job_wait_concluded(bc_conn *conn, const char *id, int timeout_ms,
     memset(&w, 0, sizeof(w));
     w.conn = conn;
     w.opts = &opts;
+    w.until = opts.until;
     w.interrupt_fd = interrupt_fd;
     w.plain = true;
     w.status = BC_JS_UNDEFINED;
@@ -1599,6 +1837,7 @@ int bc_block_jobs_settle(bc_conn *conn, bc_error *err)
     if (bc_disks_query(conn, &disks, &ndisks, err) < 0)
         return -1;
     bc_disks_name_targets(conn, disks, ndisks);
+    bc_vm_resume_left_paused(conn);
     for (i = 0; i < ndisks; i++)
         if (!disks[i].empty && bc_job_tidy(conn, &disks[i], true, err) < 0)
             goto out;
@@ -1656,6 +1895,7 @@ int bc_block_job_wait(bc_conn *conn, const char *name,
     if (disk_and_job(conn, name, &disk, &job, err) < 0 ||
         watch_init(&w, conn, &disk, job, opts, err) < 0)
         goto out;
+    w.name = name;
     /* Make the record now, so that nothing stands between READY and the
      * pivot. */
     if (opts->until == BC_WAIT_PIVOT && w.status != BC_JS_CONCLUDED &&
@@ -1696,6 +1936,7 @@ int bc_block_job_end(bc_conn *conn, const char *name, unsigned int flags,
     }
     if (watch_init(&w, conn, &disk, job, &opts, err) < 0)
         goto out;
+    w.name = name;
 
     if (w.status == BC_JS_CONCLUDED) {
         /* Left behind by a run that did not wait: how did it end? */

@@ -72,4 +72,40 @@ int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
 int bc_job_wait_concluded(bc_conn *conn, const char *id, int timeout_ms,
                           int interrupt_fd, char **error, bc_error *err);
 
+/*
+ * Watches: what the wait knows of one job, kept across waits, for the
+ * copies of a group.  bc_watch_new() finds the job of disk 'name' (the
+ * string is borrowed for as long as the watch lives; 'member' is its
+ * place in the group, both told in events) and reads its state.
+ */
+struct watch;
+struct watch *bc_watch_new(bc_conn *conn, const char *name, int member,
+                           const bc_wait_opts *opts, bc_error *err);
+void bc_watch_free(struct watch *w);
+/* Wait for something else now (BC_WAIT_READY, _PIVOT, _FINISH, _ABORT);
+ * its state is read again first.  A pivot or finish asked this way is a
+ * group's switch: the interrupt does not stop its wait, and the watch is
+ * done once the job has ended (bc_watch_ended()), before its outcome is
+ * read and its leftovers cleaned up by bc_watch_conclude(). */
+void bc_watch_set_until(struct watch *w, bc_wait_until until);
+/*
+ * The wait loop over several watches, on one monitor or several: returns
+ * once one of them reached what it waits for or ended (0), or failed
+ * (-1); *which says which.  'deadline' (bc_now_us(); 0: none) counts
+ * until an end is asked for.
+ */
+int bc_watch_any(struct watch **ws, size_t n, int64_t deadline,
+                 size_t *which, bc_error *err);
+bool bc_watch_ended(const struct watch *w);
+int bc_watch_conclude(struct watch *w, bc_error *err);
+bc_job_event_type bc_watch_outcome(const struct watch *w);
+/* A run killed while the guest was paused for a switch left a mark:
+ * resume the guest it paused (group.c). */
+void bc_vm_resume_left_paused(bc_conn *conn);
+bool bc_watch_ready(const struct watch *w);
+const char *bc_watch_job_id(const struct watch *w);
+/* The job's speed limit as last seen or set. */
+unsigned long long bc_watch_speed(const struct watch *w);
+void bc_watch_set_speed(struct watch *w, unsigned long long speed);
+
 #endif /* BC_JOB_H */

@@ -50,7 +50,7 @@ expect_grep '"blockdev-mirror"' "$T/out"
 
 # COMMAND --help: that command's help, exit 0, in the shell too.
 expect_exit 0 bc copy --help
-expect_grep "^usage: blockcopy copy DOMAIN DISK \[DEST\]" "$T/out"
+expect_grep "^usage: blockcopy copy DOMAIN \[DISK\] \[DEST\]" "$T/out"
 expect_grep "--bandwidth SIZE" "$T/out"
 expect_exit 0 bc vm1 vda --help
 expect_grep "^usage: blockcopy copy " "$T/out"

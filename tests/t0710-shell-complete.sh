@@ -50,8 +50,8 @@ complete "copy $VM vda --p" --pivot --print-xml
 complete "job $VM vda --pivot --" --abort --any-owner --async --bandwidth --bytes \
     --finish --help --info --json --quiet --raw --socket --synchronous-writes \
     --timeout --verbose --wait
-complete "copy $VM vda /x --wait " --any-owner --async --auto-converge --bandwidth --blockdev --buf-size \
-    --bytes --dest-is-zero --dry-run --finish --format --granularity \
+complete "copy $VM vda /x --wait " --all --any-owner --async --auto-converge --bandwidth --blockdev --buf-size \
+    --bytes --dest-dir --dest-is-zero --dry-run --finish --format --granularity \
     --help --json --pivot --print-xml --quiet --raw --reuse-external --secret-file \
     --shallow --socket --synchronous-writes --timeout --tls-dir --tls-hostname \
     --transient-job \
