@@ -6,9 +6,18 @@
 # it adopts the copies still running, and at the end every disk runs on
 # its copy, equal to its source, no old image is in use and nothing of
 # the tool's is left; a run after that finds nothing to move.
+# A VM with nothing under --from is not held while the others move.
 # run-tests: start early
+
+# evacuate acts on every VM it finds, in /proc too: in a PID namespace of
+# its own, those are the test's VMs only, and the tests beside it are
+# safe from it.
+if [ -z "${BC_TEST_PIDNS:-}" ] && unshare --pid --fork --mount-proc true 2>/dev/null; then
+    BC_TEST_PIDNS=1 exec unshare --pid --fork --mount-proc bash "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 need_qemu
+[ -n "${BC_TEST_PIDNS:-}" ] || note "no PID namespace: evacuate sees every VM of this machine"
 
 vms="vm1 vm2 vm3"
 disks="vm1/a vm1/b vm2/a vm2/b vm3/a vm3/b"
@@ -16,7 +25,7 @@ disks="vm1/a vm1/b vm2/a vm2/b vm3/a vm3/b"
 # all_state: the state of the three VMs and of the files.
 all_state() {
     local vm
-    for vm in $vms; do state "$vm"; done
+    for vm in $vms vm4; do state "$vm"; done
     (cd "$T" && find from to other -print 2>/dev/null | sort)
 }
 
@@ -48,6 +57,9 @@ for vm in $vms; do
 done
 mkdir "$T/other" "$T/to"
 img_create "$T/other/c.qcow2" qcow2 64M 1 0x77
+img_create "$T/other/d.qcow2" qcow2 64M 1 0x78
+# A bystander, with one monitor besides the test's.
+vm_start vm4 $(drive_args "$T/other/d.qcow2" qcow2 drive0 virtio-disk0)
 for vm in $vms; do
     extra=()
     [ $vm = vm3 ] && extra=($(drive_args "$T/other/c.qcow2" qcow2 drive2 virtio-disk2))
@@ -85,6 +97,10 @@ for i in 1 2 3; do
     [ "$speed" -le $((4 * 1024 * 1024)) ] || fail "the copies' limits add up to $speed bytes/s"
     sleep 0.2
 done
+for sk in "$(sock vm4)" "$T/vm4.test.qmp"; do
+    grep -q " 03 [0-9]* $sk\$" /proc/net/unix &&
+        fail "evacuate holds the monitor $sk of a VM with nothing to move"
+done
 kill -9 $pid
 wait $pid 2>/dev/null
 read -r jobs ready speed unlimited offset <<<"$(mirror_sum)"
@@ -105,6 +121,8 @@ for d in $disks; do
     not_in_use "$T/from/$d.qcow2"
 done
 expect_eq "$(disk_file vm3 virtio-disk2)" "$T/other/c.qcow2" "the disk not under --from"
+expect_eq "$(disk_file vm4 virtio-disk0)" "$T/other/d.qcow2" "the bystander's disk"
+expect_eq "$(tool_leftovers vm4)" "" "leftovers in the bystander"
 for vm in $vms; do
     expect_eq "$(tool_leftovers $vm $(active_nodes $vm))" "" "leftovers in $vm"
     expect_eq "$(qmp $vm query-status | jq -r .status)" running "$vm after the evacuation"
@@ -115,8 +133,9 @@ expect_eq "$(cd "$T/to" && find . -type f | sort | tr '\n' ' ')" \
 
 # Nothing left to move.
 all_state >"$T/state.before"
-expect_exit 0 bc evacuate --from "$T/from" --to "$T/to"
+expect_exit 0 bc --json evacuate --from "$T/from" --to "$T/to"
 all_state >"$T/state.after"
 diff -u "$T/state.before" "$T/state.after" >&2 || fail "a second run changed the VMs or the files"
-grep -qi "already" "$T/out" "$T/err" || { cat "$T/out" "$T/err" >&2; fail "the second run does not say the disks are already moved"; }
+expect_eq "$(jq -r 'select(.type == "result") | "\(.status) moved \(.moved) already \(.already)"' "$T/out")" \
+    "done moved 0 already 6" "the second run's result"
 exit 0
