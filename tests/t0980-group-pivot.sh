@@ -43,11 +43,11 @@ mkdir "$T/dest"
 # the VM does not have.
 touch "$T/dest/scsi.qcow2"
 unchanged vm1 bc copy vm1 --all --dest-dir "$T/dest" --pivot
-expect_grep "scsi.qcow2" "$T/err"
+expect_grep "'$T/dest/scsi.qcow2' already exists" "$T/err"
 expect_eq "$(ls -A "$T/dest")" "scsi.qcow2" "DIR after the refusal"
 rm "$T/dest/scsi.qcow2"
 unchanged vm1 bc copy vm1 vda,vdz --dest-dir "$T/dest" --pivot
-expect_grep "vdz" "$T/err"
+expect_grep "no disk 'vdz'" "$T/err"
 expect_eq "$(ls -A "$T/dest")" "" "DIR after the refusal"
 expect_eq "$(qmp vm1 query-status | jq -r .status)" running "vm1 after the refusals"
 
@@ -127,9 +127,9 @@ vm_start vm2 $(drive_args "$T/a/disk.qcow2" qcow2 drive0 virtio-disk0) \
     $(drive_args "$T/b/disk.qcow2" qcow2 drive1 virtio-disk1) \
     $(drive_args "$T/c.qcow2" qcow2 drive2 virtio-disk2)
 unchanged vm2 bc copy vm2 --all --dest-dir "$T/dest2" --pivot
-expect_grep "disk.qcow2" "$T/err"
+expect_grep "both be copied to '$T/dest2/disk.qcow2'" "$T/err"
 unchanged vm2 bc copy vm2 vda,vdb --dest-dir "$T/dest2" --finish
-expect_grep "disk.qcow2" "$T/err"
+expect_grep "both be copied to '$T/dest2/disk.qcow2'" "$T/err"
 expect_eq "$(ls -A "$T/dest2")" "" "DIR after the refusals"
 expect_exit 0 bc --json copy vm2 vda,vdc --dest-dir "$T/dest2" --pivot
 jq -e . "$T/out" >/dev/null || fail "--json output is not JSON lines"
