@@ -288,6 +288,10 @@ typedef enum {
 /* The result line of a job that ended as 'got' (what QEMU shows); exit
  * status 0 when 'want', a mask of CLI_OUTCOME()s, has it. */
 #define CLI_OUTCOME(type) (1u << (type))
+/* The word JSON gives an event or outcome ("pivoted"), and the line
+ * virsh prints for an outcome ("Successfully pivoted"). */
+const char *cli_event_state(bc_job_event_type type);
+const char *cli_outcome_words(bc_job_event_type got);
 int cli_print_outcome(cli_ctx *ctx, const char *disk, bc_job_event_type got,
                       unsigned int want);
 

@@ -70,17 +70,6 @@ static void redraw(struct view *v)
 
 static void on_event(const bc_job_event *ev, void *opaque)
 {
-    static const char *const states[] = {
-        [BC_JOB_EVENT_READY] = "ready",
-        [BC_JOB_EVENT_PIVOTED] = "pivoted",
-        [BC_JOB_EVENT_COPIED] = "copied",
-        [BC_JOB_EVENT_COMPLETED] = "completed",
-        [BC_JOB_EVENT_ABORTED] = "aborted",
-        [BC_JOB_EVENT_FAILED] = "failed",
-        [BC_JOB_EVENT_ERROR] = "io-error",
-        [BC_JOB_EVENT_SWITCHED] = "switched",
-        [BC_JOB_EVENT_NOT_CONVERGING] = "not-converging",
-    };
     struct view *v = opaque;
     struct row *r;
     json_object *o;
@@ -93,7 +82,7 @@ static void on_event(const bc_job_event *ev, void *opaque)
     if (ev->type == BC_JOB_EVENT_READY && r->cur < r->end)
         r->cur = r->end;
     if (ev->type != BC_JOB_EVENT_PROGRESS && ev->type != BC_JOB_EVENT_ERROR)
-        r->state = states[ev->type];
+        r->state = cli_event_state(ev->type);
     if (v->ctx->json) {
         int pct = cli_percent(r->cur, r->end);
 
@@ -110,7 +99,7 @@ static void on_event(const bc_job_event *ev, void *opaque)
             json_object_object_add(o, "percent", json_object_new_int(pct));
         else
             json_object_object_add(o, "state",
-                                   json_object_new_string(states[ev->type]));
+                                   json_object_new_string(cli_event_state(ev->type)));
         json_object_object_add(o, "offset", json_object_new_uint64(ev->cur));
         json_object_object_add(o, "len", json_object_new_uint64(ev->end));
         json_object_object_add(o, "speed",
@@ -135,27 +124,6 @@ static void on_event(const bc_job_event *ev, void *opaque)
     }
 }
 
-static const char *outcome_status(bc_job_event_type t, const char **human)
-{
-    switch (t) {
-    case BC_JOB_EVENT_READY:
-        *human = "Now in mirroring phase";
-        return "ready";
-    case BC_JOB_EVENT_PIVOTED:
-        *human = "Successfully pivoted";
-        return "pivoted";
-    case BC_JOB_EVENT_COPIED:
-        *human = "Successfully copied";
-        return "copied";
-    case BC_JOB_EVENT_FAILED:
-        *human = "Copy failed";
-        return "failed";
-    default:
-        *human = "Copy aborted";
-        return "aborted";
-    }
-}
-
 /* One result a copy, and the reasons of those that failed. */
 static int print_results(cli_ctx *ctx, bc_group *g,
                          const char *const *labels, bc_job_event_type want,
@@ -167,12 +135,10 @@ static int print_results(cli_ctx *ctx, bc_group *g,
 
     for (i = 0; i < n; i++) {
         bc_group_result r;
-        const char *human, *st;
         int exit_status;
         char line[512];
 
         bc_group_result_get(g, i, &r);
-        st = outcome_status(r.outcome, &human);
         exit_status = !r.error && r.outcome == want ? CLI_OK : CLI_FAILED;
         if (exit_status != CLI_OK)
             status = CLI_FAILED;
@@ -194,15 +160,23 @@ static int print_results(cli_ctx *ctx, bc_group *g,
             snprintf(line, sizeof(line), "%s: ", labels[i]);
             cli_report_on(ctx, line, r.error, r.conn, r.disk);
         }
-        snprintf(line, sizeof(line), "%s: %s", cli_safe(labels[i]), human);
-        cli_print_result(ctx, "disk", labels[i], st, line, exit_status);
+        snprintf(line, sizeof(line), "%s: %s", cli_safe(labels[i]),
+                 cli_outcome_words(r.outcome ? r.outcome
+                                             : BC_JOB_EVENT_ABORTED));
+        cli_print_result(ctx, "disk", labels[i],
+                         cli_event_state(r.outcome ? r.outcome
+                                                   : BC_JOB_EVENT_ABORTED),
+                         line, exit_status);
     }
     if (verbose && !ctx->json && !ctx->quiet && ok > 1 &&
-        (want == BC_JOB_EVENT_PIVOTED || want == BC_JOB_EVENT_COPIED))
-        printf("%s %zu disks at one instant%s%.1f ms\n",
-               want == BC_JOB_EVENT_PIVOTED ? "Switched" : "Copied", ok,
-               paused ? "; the guest was paused for " : "",
-               paused ? (double)paused / 1e3 : 0.0);
+        (want == BC_JOB_EVENT_PIVOTED || want == BC_JOB_EVENT_COPIED)) {
+        printf("%s %zu disks at one instant", want == BC_JOB_EVENT_PIVOTED
+                                                  ? "Switched" : "Copied", ok);
+        if (paused)
+            printf("; the guest was paused for %.1f ms",
+                   (double)paused / 1e3);
+        printf("\n");
+    }
     return status;
 }
 

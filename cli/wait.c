@@ -177,10 +177,10 @@ static void show_progress(struct progress *p, const bc_job_event *ev)
     p->last_percent = pct;
 }
 
-static void on_event(const bc_job_event *ev, void *opaque)
+const char *cli_event_state(bc_job_event_type type)
 {
-    struct progress *p = opaque;
     static const char *const states[] = {
+        [BC_JOB_EVENT_PROGRESS] = "progress",
         [BC_JOB_EVENT_READY] = "ready",
         [BC_JOB_EVENT_PIVOTED] = "pivoted",
         [BC_JOB_EVENT_COPIED] = "copied",
@@ -191,6 +191,14 @@ static void on_event(const bc_job_event *ev, void *opaque)
         [BC_JOB_EVENT_SWITCHED] = "switched",
         [BC_JOB_EVENT_NOT_CONVERGING] = "not-converging",
     };
+
+    return type > 0 && type < sizeof(states) / sizeof(states[0]) &&
+           states[type] ? states[type] : "?";
+}
+
+static void on_event(const bc_job_event *ev, void *opaque)
+{
+    struct progress *p = opaque;
     char dirty[32], copied[32];
 
     if (ev->type == BC_JOB_EVENT_PROGRESS) {
@@ -230,7 +238,7 @@ static void on_event(const bc_job_event *ev, void *opaque)
         json_object *o = json_event("state", ev, p->disk);
 
         json_object_object_add(o, "state",
-                               json_object_new_string(states[ev->type]));
+                               json_object_new_string(cli_event_state(ev->type)));
         if (ev->type == BC_JOB_EVENT_SWITCHED ||
             ev->type == BC_JOB_EVENT_NOT_CONVERGING) {
             json_object_object_add(o, "dirty-rate",
@@ -264,30 +272,32 @@ static int fail(cli_ctx *ctx, bc_conn *conn, struct progress *p,
     return status == CLI_USAGE ? CLI_USAGE : CLI_FAILED;
 }
 
+const char *cli_outcome_words(bc_job_event_type got)
+{
+    switch (got) {
+    case BC_JOB_EVENT_READY: return "Now in mirroring phase";
+    case BC_JOB_EVENT_PIVOTED: return "Successfully pivoted";
+    case BC_JOB_EVENT_COPIED: return "Successfully copied";
+    case BC_JOB_EVENT_ABORTED: return "Copy aborted";
+    case BC_JOB_EVENT_FAILED: return "Copy failed";
+    default: return "Block job completed";
+    }
+}
+
 int cli_print_outcome(cli_ctx *ctx, const char *disk, bc_job_event_type got,
                       unsigned int want)
 {
-    static const struct {
-        bc_job_event_type type;
-        const char *status, *human;
-    } words[] = {
-        { BC_JOB_EVENT_READY, "ready", "Now in mirroring phase" },
-        { BC_JOB_EVENT_PIVOTED, "pivoted", "Successfully pivoted" },
-        { BC_JOB_EVENT_COPIED, "copied", "Successfully copied" },
-        { BC_JOB_EVENT_ABORTED, "aborted", "Copy aborted" },
-        { BC_JOB_EVENT_COMPLETED, "completed", "Block job completed" },
-    };
-    size_t i;
-    int status;
-
-    for (i = 0; i < sizeof(words) / sizeof(words[0]) - 1; i++)
-        if (words[i].type == got)
-            break;
     /* What QEMU shows is what is said; the exit status says whether it
      * is what was asked for. */
-    status = (want & CLI_OUTCOME(got)) ? CLI_OK : CLI_FAILED;
-    cli_print_result(ctx, "disk", disk, words[i].status, words[i].human,
-                     status);
+    int status = (want & CLI_OUTCOME(got)) ? CLI_OK : CLI_FAILED;
+
+    cli_print_result(ctx, "disk", disk,
+                     cli_event_state(got == BC_JOB_EVENT_PIVOTED ||
+                                     got == BC_JOB_EVENT_COPIED ||
+                                     got == BC_JOB_EVENT_READY ||
+                                     got == BC_JOB_EVENT_ABORTED
+                                         ? got : BC_JOB_EVENT_COMPLETED),
+                     cli_outcome_words(got), status);
     return status;
 }
 
