@@ -44,9 +44,11 @@ qmp vm1 cont >/dev/null
 expect_exit 1 timeout 120 "$BLOCKCOPY" copy vm1 --all --dest-dir "$T/small" --pivot
 after_failure vm1 running
 
-# 2. A paused guest (-S); vda's copy, 2 MiB/s for its 12 MiB, is still in
-# its first pass when the two fill DIR.
-vm_pair vm2 12 80
+# 2. A paused guest (-S).  DIR has room for 48 MiB; the copies take 16
+# MiB at once (QEMU's buffer), then 2 MiB/s each: vda's 40 MiB are still
+# in their first pass when the two fill DIR.
+mount -o remount,size=48M "$T/small" || fail "cannot grow the tmpfs"
+vm_pair vm2 40 80
 copy_running vm2 copy vm2 vda,vdb --dest-dir "$T/small" --finish --bandwidth 2M
 while kill -0 $pid 2>/dev/null; do
     qmp vm2 query-jobs | jq -e 'any(.[]; .status == "ready")' >/dev/null &&
