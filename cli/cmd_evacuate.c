@@ -193,7 +193,7 @@ static int make_plan(cli_ctx *ctx, struct plan *p, const char *from,
                      const char *to)
 {
     bc_domain_info *doms = NULL;
-    size_t n = 0, i, j;
+    size_t n = 0, i, j, before;
     bc_error err;
     int ret = 0;
 
@@ -233,7 +233,16 @@ static int make_plan(cli_ctx *ctx, struct plan *p, const char *from,
             continue;
         }
         bc_conn_set_warning_cb(vm->conn, cli_warning_cb, ctx);
+        before = p->nitems;
         ret = plan_vm(ctx, p, p->nvms - 1, from, to);
+        /*
+         * A VM with nothing to move is let go: its monitor may be the one
+         * another client needs while the others are moved.
+         */
+        if (p->nitems == before) {
+            bc_conn_free(vm->conn);
+            vm->conn = NULL;
+        }
     }
     bc_domains_free(doms, n);
     if (ret < 0)

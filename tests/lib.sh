@@ -438,6 +438,16 @@ tool_leftovers() {
     } | grep -v -x -F "$(printf 'node %s\n' "$@" | sed 's/^node $/-/')" || true
 }
 
+# active_nodes VM: the nodes of the images VM's disks run on (a format
+# node and its file node name the same file), for tool_leftovers after a
+# pivot.
+active_nodes() {
+    local files
+    files=$(qmp "$1" query-block | jq -c '[.[].inserted.file // empty]')
+    qmp "$1" query-named-block-nodes '{"flat": true}' |
+        jq -r --argjson f "$files" '.[] | select(.file as $x | $f | index($x)) | ."node-name"'
+}
+
 # netlink_up [--rate RATE] [--loss PERCENT]: two hosts on this machine
 # (tests/helpers/netlink): sets $NET_C and $NET_S, the network namespaces
 # of the client (10.201.0.1) and of the server (10.201.0.2), removed when
@@ -488,13 +498,14 @@ server_start() {
     eval "$out"
 }
 
-# guest_start NAME DISK [FORMAT]: boot the test guest (Debian's kernel, the
-# initramfs of tests/guest/build-initramfs) under TCG as VM NAME, with the
-# monitors of vm_start and DISK (default format raw) as its virtio disk
-# vda (drive0); return once its writer says it is ready.  The serial
-# console is $T/NAME.console; guest_cmd types into it.
+# guest_start NAME DISK [FORMAT [DISK2]]: boot the test guest (Debian's
+# kernel, the initramfs of tests/guest/build-initramfs) under TCG as VM
+# NAME, with the monitors of vm_start and DISK (default format raw) as its
+# virtio disk vda (drive0), and DISK2 if given, in the same format, as vdb
+# (drive1, virtio-disk1); return once its writer says it is ready.  The
+# serial console is $T/NAME.console; guest_cmd types into it.
 guest_start() {
-    local name=$1 disk=$2 fmt=${3:-raw} files i
+    local name=$1 disk=$2 fmt=${3:-raw} disk2=${4:-} files i
     [ -x "$TESTS_DIR/guest/writer" ] ||
         fail "no tests/guest/writer: run 'make tests/guest/writer'"
     files=$("$TESTS_DIR/guest/build-initramfs" "$TESTS_DIR/guest/build" 2>"$T/initramfs.err") ||
@@ -509,7 +520,8 @@ guest_start() {
     vm_start "$name" -m 256 -no-reboot -kernel "$T/vmlinuz" \
         -initrd "$T/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
         -chardev "pipe,id=con,path=$T/$name.con" -serial chardev:con \
-        $(drive_args "$disk" "$fmt" drive0)
+        $(drive_args "$disk" "$fmt" drive0) \
+        ${disk2:+$(drive_args "$disk2" "$fmt" drive1 virtio-disk1)}
     echo 0 >"$T/$name.mark"
     qmp "$name" cont >/dev/null
     guest_wait "$name" '^bcw: ready' 240 >/dev/null
