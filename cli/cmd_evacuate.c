@@ -4,6 +4,7 @@
  * a time, the disks of one VM switched together, sharing one bandwidth.
  * Running it again after an interruption takes up where it stopped.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -188,6 +189,37 @@ static int plan_vm(cli_ctx *ctx, struct plan *p, size_t vm,
     return ret;
 }
 
+/*
+ * Whether QEMU process 'pid' may have an image under 'from' or 'to'
+ * open: what /proc says it has open.  A VM with nothing there is left
+ * alone: not even its monitor is taken.  True when /proc cannot tell.
+ */
+static bool may_use(int pid, const char *from, const char *to)
+{
+    char dir[64], target[PATH_MAX];
+    struct dirent *de;
+    bool found = false;
+    ssize_t len;
+    DIR *d;
+
+    if (pid <= 0)
+        return true;
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+    if (!(d = opendir(dir)))
+        return true;
+    while (!found && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if ((len = readlinkat(dirfd(d), de->d_name, target,
+                              sizeof(target) - 1)) <= 0)
+            continue;
+        target[len] = '\0';
+        found = under(target, from) || under(target, to);
+    }
+    closedir(d);
+    return found;
+}
+
 /* Every VM the tool can reach whose disks lie under 'from'. */
 static int make_plan(cli_ctx *ctx, struct plan *p, const char *from,
                      const char *to)
@@ -219,7 +251,7 @@ static int make_plan(cli_ctx *ctx, struct plan *p, const char *from,
                 ((free_j && !free_i) || (free_j == free_i && j < i)))
                 break;
         }
-        if (j < n)
+        if (j < n || !may_use(d->pid, from, to))
             continue;
         vm = &p->vms[p->nvms];
         if (!(vm->name = strdup(d->name)))

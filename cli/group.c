@@ -104,6 +104,8 @@ static void on_event(const bc_job_event *ev, void *opaque)
         json_object_object_add(o, "len", json_object_new_uint64(ev->end));
         json_object_object_add(o, "speed",
                                json_object_new_uint64(ev->bandwidth));
+        json_object_object_add(o, "time", json_object_new_double(
+            (double)ev->timestamp_us / 1e6));
         if (ev->error)
             json_object_object_add(o, "error",
                                    json_object_new_string(ev->error));
@@ -148,10 +150,15 @@ static int print_results(cli_ctx *ctx, bc_group *g,
             paused = r.paused_us;
         if (ctx->json) {
             ctx->result_extra = json_object_new_object();
-            if (r.paused_us)
+            if (r.paused_us) {
+                char secs[32];
+
+                snprintf(secs, sizeof(secs), "%.6f",
+                         (double)r.paused_us / 1e6);
                 json_object_object_add(ctx->result_extra, "paused",
-                                       json_object_new_double(
-                                           (double)r.paused_us / 1e6));
+                                       json_object_new_double_s(
+                                           (double)r.paused_us / 1e6, secs));
+            }
             if (r.error)
                 json_object_object_add(ctx->result_extra, "error",
                                        json_object_new_string(
