@@ -1343,6 +1343,13 @@ static int save_record(struct copy *c, bc_error *err)
     if (bc_job_record_make(c->conn, &c->disk, c->job_id, c->fmt_node,
                            &c->rec, err) < 0)
         return -1;
+    /* A copy that fails takes the file made for it along. */
+    if (c->create && c->dest.type == BC_DEST_FILE && c->fd >= 0) {
+        if (!(c->rec.file = strdup(c->dest.path)))
+            return bc_set_error_oom(err);
+        c->rec.dev = c->st.st_dev;
+        c->rec.ino = c->st.st_ino;
+    }
     bc_job_record_id(&c->disk, id, sizeof(id));
     push_undo(c, UNDO_OBJECT, id);
     return bc_job_record_save(c->conn, &c->disk, &c->rec, err);

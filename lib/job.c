@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "fdset.h"
 #include "graph.h"
@@ -184,6 +186,7 @@ void bc_job_record_clear(bc_job_record *rec)
     free(rec->job);
     free(rec->root);
     free(rec->target);
+    free(rec->file);
     bc_strv_free(rec->release);
     memset(rec, 0, sizeof(*rec));
 }
@@ -264,6 +267,11 @@ int bc_job_record_save(bc_conn *conn, const bc_disk *disk,
     bc_json_add_str(data, "root", rec->root);
     bc_json_add_str(data, "target", rec->target);
     bc_json_add(data, "release", rel);
+    if (rec->file) {
+        bc_json_add_str(data, "file", rec->file);
+        bc_json_add_int(data, "dev", (int64_t)rec->dev);
+        bc_json_add_int(data, "ino", (int64_t)rec->ino);
+    }
 
     bc_job_record_id(disk, id, sizeof(id));
     args = json_object_new_object();
@@ -312,6 +320,9 @@ static int record_load(bc_conn *conn, const bc_disk *disk, bc_job_record *rec,
     rec->job = strdup(bc_json_str(data, "job"));
     rec->root = bc_strdup0(bc_json_str(data, "root"));
     rec->target = bc_strdup0(bc_json_str(data, "target"));
+    rec->file = bc_strdup0(bc_json_str(data, "file"));
+    rec->dev = bc_json_uint(data, "dev", 0);
+    rec->ino = bc_json_uint(data, "ino", 0);
     rel = bc_json_get(data, "release");
     n = bc_json_len(rel);
     rec->release = calloc(n + 1, sizeof(*rec->release));
@@ -350,6 +361,38 @@ void bc_job_record_drop(bc_conn *conn, const bc_disk *disk)
 }
 
 /* ---- clean-up ------------------------------------------------------ */
+
+/*
+ * A copy that failed leaves nothing: the file the tool created for it
+ * goes, if its path still shows that file and no node of QEMU's still
+ * opens it (its nodes were removed first).
+ */
+static void remove_failed_file(bc_conn *conn, const bc_job_record *rec)
+{
+    json_object *nodes = NULL;
+    struct stat st;
+    size_t i, n;
+    bc_error tmp;
+
+    if (!rec->file || conn->fault.code)
+        return;
+    bc_error_init(&tmp);
+    if (bc_conn_named_nodes(conn, &nodes, &tmp) < 0)
+        return;
+    n = bc_json_len(nodes);
+    for (i = 0; i < n; i++) {
+        const char *f = bc_json_str(json_object_array_get_idx(nodes, i),
+                                    "file");
+
+        if (f && strcmp(f, rec->file) == 0)
+            break;
+    }
+    json_object_put(nodes);
+    if (i == n && lstat(rec->file, &st) == 0 && S_ISREG(st.st_mode) &&
+        (unsigned long long)st.st_dev == rec->dev &&
+        (unsigned long long)st.st_ino == rec->ino)
+        unlink(rec->file);
+}
 
 /*
  * Remove the secret and TLS objects ("PREFIX" "sN", "PREFIX" "xN") and
@@ -542,6 +585,8 @@ static void settle(bc_conn *conn, const bc_disk *disk, const char *id,
         release_chain(conn, rec);
     if (tools)
         bc_job_cleanup_nodes(conn, disk);
+    if (tools && type == BC_JOB_EVENT_FAILED && rec)
+        remove_failed_file(conn, rec);
     if (rec)
         bc_job_record_drop(conn, disk);
     if (conn->fault.code)

@@ -20,6 +20,9 @@ typedef struct bc_job_record {
     char *root;             /* the disk's root node before the copy */
     char *target;           /* the copy's format node, or NULL */
     char **release;         /* nodes to delete after a pivot, parents first */
+    char *file;             /* the file the tool created for the copy, or
+                               NULL: removed if the copy fails */
+    unsigned long long dev, ino;    /* which file that is */
 } bc_job_record;
 
 void bc_job_record_clear(bc_job_record *rec);
