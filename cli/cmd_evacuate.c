@@ -163,8 +163,7 @@ static int plan_vm(cli_ctx *ctx, struct plan *p, size_t vm,
             return -1;
         }
         rc = bc_block_job_info(conn, label, &job, &err);
-        if (rc == 1 && job.type && !strcmp(job.type, "mirror") &&
-            lstat(dest, &st) == 0) {
+        if (rc == 1 && job.target && !strcmp(job.target, dest)) {
             /* An earlier run's copy, still running: taken up. */
             ret = add_item(p, vm, label, real, dest, ACT_ADOPT);
         } else if (rc != 0) {

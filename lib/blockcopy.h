@@ -509,6 +509,9 @@ typedef struct bc_job_info {
     char *disk;                 /* the disk it works on, if known */
     int actively_synced;        /* 1: a write-blocking copy in sync, 0: not,
                                    -1: this QEMU does not say (before 8.2) */
+    char *target;               /* bc_block_job_info() of a copy of the
+                                   tool's: the image it copies into, as
+                                   QEMU names it; else NULL */
 } bc_job_info;
 
 /* Release the strings of 'info' (not 'info' itself).  Accepts NULL. */

@@ -1729,6 +1729,7 @@ void bc_job_info_clear(bc_job_info *info)
     free(info->io_status);
     free(info->error);
     free(info->disk);
+    free(info->target);
     memset(info, 0, sizeof(*info));
 }
 
@@ -1892,6 +1893,27 @@ int bc_block_jobs_settle(bc_conn *conn, bc_error *err)
     return rc;
 }
 
+/* The image a copy of the tool's copies into, from its record. */
+static int copy_target(bc_conn *conn, const bc_disk *disk, bc_job_info *info,
+                       bc_error *err)
+{
+    bc_job_record rec;
+    json_object *nodes = NULL, *node;
+    int rc;
+
+    if ((rc = record_load(conn, disk, &rec, err)) <= 0)
+        return rc;
+    if (rec.target && strcmp(rec.job, info->id) == 0 &&
+        (rc = bc_conn_named_nodes(conn, &nodes, err)) == 0 &&
+        (node = bc_json_array_find(nodes, "node-name", rec.target)) &&
+        bc_json_str(node, "file") &&
+        !(info->target = strdup(bc_json_str(node, "file"))))
+        rc = bc_set_error_oom(err);
+    json_object_put(nodes);
+    bc_job_record_clear(&rec);
+    return rc;
+}
+
 int bc_block_job_info(bc_conn *conn, const char *name, bc_job_info *info,
                       bc_error *err)
 {
@@ -1907,7 +1929,8 @@ int bc_block_job_info(bc_conn *conn, const char *name, bc_job_info *info,
     if (rc <= 0)
         goto out;
 
-    if (fill_info(conn, &disk, job, info, err) < 0) {
+    if (fill_info(conn, &disk, job, info, err) < 0 ||
+        copy_target(conn, &disk, info, err) < 0) {
         rc = -1;
         goto out;
     }
