@@ -195,25 +195,38 @@ static int plan_vm(cli_ctx *ctx, struct plan *p, size_t vm,
  */
 static bool may_use(int pid, const char *from, const char *to)
 {
-    char dir[64], target[PATH_MAX];
+    char dir[64], root[PATH_MAX], target[PATH_MAX];
     struct dirent *de;
     bool found = false;
+    size_t rootlen;
     ssize_t len;
     DIR *d;
 
     if (pid <= 0)
         return true;
+    /* A QEMU in a chroot or a container names its files from its own
+     * root, and /proc shows them from ours. */
+    snprintf(dir, sizeof(dir), "/proc/%d/root", pid);
+    if ((len = readlink(dir, root, sizeof(root) - 1)) <= 0)
+        return true;
+    root[len] = '\0';
+    rootlen = strcmp(root, "/") ? (size_t)len : 0;
     snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
     if (!(d = opendir(dir)))
         return true;
     while (!found && (de = readdir(d))) {
+        const char *f = target;
+
         if (de->d_name[0] == '.')
             continue;
         if ((len = readlinkat(dirfd(d), de->d_name, target,
                               sizeof(target) - 1)) <= 0)
             continue;
         target[len] = '\0';
-        found = under(target, from) || under(target, to);
+        if (rootlen && !strncmp(target, root, rootlen) &&
+            target[rootlen] == '/')
+            f = target + rootlen;
+        found = under(f, from) || under(f, to);
     }
     closedir(d);
     return found;
