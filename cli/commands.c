@@ -21,6 +21,11 @@
     { "path", CLI_OPT_STRING, 0, "DISK", "another name for --disk (virsh)",  \
       CLI_COMPLETE_DISK, "disk" }
 
+/* The one reading of a bare --bandwidth number under 1 MiB/s. */
+#define BYTES_OPT                                                            \
+    { "bytes", CLI_OPT_BOOL, 0, NULL,                                        \
+      "a --bandwidth without unit under 1 MiB/s really is bytes/s", 0, NULL }
+
 static const cli_opt copy_opts[] = {
     DOMAIN_OPT,
     { "disk", CLI_OPT_STRING, CLI_OPT_POSITIONAL, "DISK",
@@ -58,8 +63,7 @@ static const cli_opt copy_opts[] = {
       "copy into an existing destination image", 0, NULL },
     { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
       "limit the copy to SIZE per second (64M: 64 MiB/s)", 0, NULL },
-    { "bytes", CLI_OPT_BOOL, 0, NULL,
-      "a --bandwidth without unit under 1 MiB/s really is bytes/s", 0, NULL },
+    BYTES_OPT,
     { "granularity", CLI_OPT_SIZE, 0, "SIZE",
       "dirty-bitmap granularity: a power of 2 from 512 to 64M", 0, NULL },
     { "buf-size", CLI_OPT_SIZE, 0, "SIZE",
@@ -103,8 +107,7 @@ static const cli_opt job_opts[] = {
       "show the job's progress (the default)", 0, NULL },
     { "raw", CLI_OPT_BOOL, 0, NULL,
       "show type=, bandwidth=, cur=, end= lines", 0, NULL },
-    { "bytes", CLI_OPT_BOOL, 0, NULL,
-      "a --bandwidth without unit under 1 MiB/s really is bytes/s", 0, NULL },
+    BYTES_OPT,
     { "abort", CLI_OPT_BOOL, 0, NULL,
       "end the job: a ready copy is finished, anything else cancelled", 0,
       NULL },
@@ -142,8 +145,7 @@ static const cli_opt evacuate_opts[] = {
       "at most N copies at once (4); a VM's disks go together", 0, NULL },
     { "bandwidth", CLI_OPT_SIZE, 0, "SIZE",
       "SIZE per second in all, shared by the running copies", 0, NULL },
-    { "bytes", CLI_OPT_BOOL, 0, NULL,
-      "a --bandwidth without unit under 1 MiB/s really is bytes/s", 0, NULL },
+    BYTES_OPT,
     { "timeout", CLI_OPT_INT, 0, "SECONDS",
       "roll back the copies of a round not done within SECONDS", 0, NULL },
     { "verbose", CLI_OPT_BOOL, 0, NULL,
