@@ -448,6 +448,15 @@ active_nodes() {
         jq -r --argjson f "$files" '.[] | select(.file as $x | $f | index($x)) | ."node-name"'
 }
 
+# small_dir SIZE: $T/small, a tmpfs of SIZE (16M) that a copy can fill,
+# unmounted when the test ends; skips the test where none can be mounted.
+small_dir() {
+    mkdir -p "$T/small"
+    mount -t tmpfs -o "size=$1" bc-test "$T/small" 2>"$T/mount.err" ||
+        skip "cannot mount a tmpfs: $(cat "$T/mount.err")"
+    AT_EXIT+=("umount '$T/small'")
+}
+
 # netlink_up [--rate RATE] [--loss PERCENT]: two hosts on this machine
 # (tests/helpers/netlink): sets $NET_C and $NET_S, the network namespaces
 # of the client (10.201.0.1) and of the server (10.201.0.2), removed when

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
-mkdir "$T/small"
-mount -t tmpfs -o size=8M bc-test "$T/small" 2>"$T/mount.err" ||
-    skip "cannot mount a tmpfs: $(cat "$T/mount.err")"
-AT_EXIT+=("umount '$T/small'")
+small_dir 8M
 
 img_create "$T/src.qcow2" qcow2 64M 24 0x5a
 cp "$T/src.qcow2" "$T/src.ref"

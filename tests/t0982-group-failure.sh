@@ -8,10 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
-mkdir "$T/small"
-mount -t tmpfs -o size=16M bc-test "$T/small" 2>"$T/mount.err" ||
-    skip "cannot mount a tmpfs: $(cat "$T/mount.err")"
-AT_EXIT+=("umount '$T/small'")
+small_dir 16M
 
 # after_failure VM STATUS: the checks of the group's failure.
 after_failure() {
