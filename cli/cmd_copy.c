@@ -390,10 +390,9 @@ static int copy_group(cli_ctx *ctx, const cli_args *args,
                 cli_error("no disk '%s' in the VM (see 'blockcopy disks')",
                           cli_safe(name));
                 status = CLI_USAGE;
-            } else if (nlabels == ndisks) {
-                cli_error("disk '%s' is named twice", cli_safe(name));
-                status = CLI_USAGE;
             } else {
+                /* A disk named twice, by any of its names, is refused by
+                 * the group: at most ndisks labels. */
                 status = add_to_dir(ctx, g, conn, d, name, dir, format, o);
                 labels[nlabels++] = name;
             }
