@@ -209,14 +209,12 @@ void bc_vm_resume_left_paused(bc_conn *conn)
                                              : "", "paused") == 0 &&
         bc_conn_change(conn, "cont", NULL, NULL, &tmp) == 0)
         bc_conn_warn(conn, "resumed the guest, which an interrupted run "
-                     "had paused to switch its disks");
+                     "had paused");
     json_object_put(status);
     bc_conn_try_change(conn, "object-del", "id", PAUSE_MARK);
 }
 
-/* Pause the guest of 'conn' for a switch, if it runs.  *paused says
- * whether it was paused here. */
-static int pause_guest(bc_conn *conn, bool *paused, bc_error *err)
+int bc_vm_pause(bc_conn *conn, const char *why, bool *paused, bc_error *err)
 {
     json_object *status = NULL, *args;
     bool running;
@@ -230,7 +228,7 @@ static int pause_guest(bc_conn *conn, bool *paused, bc_error *err)
         return 0;
     args = bc_json_add_str(json_object_new_object(), "qom-type", "secret");
     bc_json_add_str(args, "id", PAUSE_MARK);
-    bc_json_add_str(args, "data", "paused to switch disks");
+    bc_json_add_str(args, "data", why);
     if (bc_conn_change(conn, "object-add", args, NULL, err) < 0)
         return -1;
     if (bc_conn_change(conn, "stop", NULL, NULL, err) < 0) {
@@ -241,7 +239,7 @@ static int pause_guest(bc_conn *conn, bool *paused, bc_error *err)
     return 0;
 }
 
-static int resume_guest(bc_conn *conn, bc_error *err)
+int bc_vm_resume(bc_conn *conn, bc_error *err)
 {
     if (bc_conn_change(conn, "cont", NULL, NULL, err) < 0)
         return -1;
@@ -437,7 +435,7 @@ static void switch_vm(bc_group *g, bc_conn *conn, bc_wait_until until,
     size_t i;
 
     bc_error_init(&tmp);
-    if (pause_guest(conn, &paused, &tmp) < 0) {
+    if (bc_vm_pause(conn, "paused to switch disks", &paused, &tmp) < 0) {
         for (i = 0; i < g->n; i++)
             if (g->m[i].conn == conn && g->m[i].state == M_READY) {
                 fail_vm(g, conn, &g->m[i], &tmp);
@@ -450,7 +448,7 @@ static void switch_vm(bc_group *g, bc_conn *conn, bc_wait_until until,
         fail_vm(g, conn, bad, &tmp);
         if (paused) {
             bc_error_init(&tmp);
-            resume_guest(conn, &tmp);
+            bc_vm_resume(conn, &tmp);
         }
         *paused_at = 0;
         return;
@@ -477,7 +475,7 @@ static void switched_vm(bc_group *g, bc_conn *conn, long long paused_at)
         if (g->m[i].conn == conn && g->m[i].state == M_SWITCHING)
             return;
     bc_error_init(&resume);
-    if (paused_at && resume_guest(conn, &resume) == 0)
+    if (paused_at && bc_vm_resume(conn, &resume) == 0)
         paused_us = bc_now_us() - paused_at;
     for (i = 0; i < g->n; i++) {
         struct member *m = &g->m[i];

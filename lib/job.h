@@ -102,8 +102,13 @@ int bc_watch_any(struct watch **ws, size_t n, int64_t deadline,
 bool bc_watch_ended(const struct watch *w);
 int bc_watch_conclude(struct watch *w, bc_error *err);
 bc_job_event_type bc_watch_outcome(const struct watch *w);
-/* A run killed while the guest was paused for a switch left a mark:
- * resume the guest it paused (group.c). */
+/* Pause the guest of 'conn' if it runs (*paused: whether it was paused
+ * here), leaving a mark that says why (group.c). */
+int bc_vm_pause(bc_conn *conn, const char *why, bool *paused, bc_error *err);
+/* Resume a guest bc_vm_pause() paused, and remove the mark. */
+int bc_vm_resume(bc_conn *conn, bc_error *err);
+/* A run killed while the guest was paused left a mark: resume the guest
+ * it paused. */
 void bc_vm_resume_left_paused(bc_conn *conn);
 bool bc_watch_ready(const struct watch *w);
 const char *bc_watch_job_id(const struct watch *w);
