@@ -363,11 +363,12 @@ void bc_job_record_drop(bc_conn *conn, const bc_disk *disk)
 /* ---- clean-up ------------------------------------------------------ */
 
 /*
- * A copy that failed leaves nothing: the file the tool created for it
- * goes, if its path still shows that file and no node of QEMU's still
- * opens it (its nodes were removed first).
+ * A copy that failed, or whose start did not get through, leaves
+ * nothing: the file the tool created for it goes, if its path still shows
+ * that file and no node of QEMU's still opens it (its nodes were removed
+ * first).
  */
-static void remove_failed_file(bc_conn *conn, const bc_job_record *rec)
+static void remove_made_file(bc_conn *conn, const bc_job_record *rec)
 {
     json_object *nodes = NULL;
     struct stat st;
@@ -586,7 +587,7 @@ static void settle(bc_conn *conn, const bc_disk *disk, const char *id,
     if (tools)
         bc_job_cleanup_nodes(conn, disk);
     if (tools && type == BC_JOB_EVENT_FAILED && rec)
-        remove_failed_file(conn, rec);
+        remove_made_file(conn, rec);
     if (rec)
         bc_job_record_drop(conn, disk);
     if (conn->fault.code)
@@ -615,11 +616,12 @@ static const char *outcome_words(bc_job_event_type type)
 
 /*
  * No job of the tool's runs on the disk: what a start that did not get
- * through left (an ended creation job, nodes nothing uses, the record)
- * goes.  A creation job that still runs is another run at work.
+ * through left (an ended creation job, nodes nothing uses, the file it
+ * made, the record) goes.  A creation job that still runs is another run
+ * at work.
  */
-static int tidy_start(bc_conn *conn, const bc_disk *disk, bool record,
-                      bc_error *err)
+static int tidy_start(bc_conn *conn, const bc_disk *disk,
+                      const bc_job_record *rec, bc_error *err)
 {
     json_object *job = NULL;
     char *id = NULL;
@@ -636,9 +638,12 @@ static int tidy_start(bc_conn *conn, const bc_disk *disk, bool record,
                      "without anyone waiting for it", id);
     }
     if (rc == 0 || (status && strcmp(status, "concluded") == 0)) {
+        bc_error_init(&conn->fault);
         bc_job_cleanup_nodes(conn, disk);
-        if (record)
+        if (rec) {
+            remove_made_file(conn, rec);
             bc_job_record_drop(conn, disk);
+        }
     }
     json_object_put(job);
     free(id);
@@ -688,7 +693,8 @@ int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
                      "waiting: closed its old image", bc_disk_label(disk));
     } else if (bc_error_isset(err)) {
         goto out;
-    } else if (concluded && (ret = tidy_start(conn, disk, have == 1,
+    } else if (concluded && (ret = tidy_start(conn, disk,
+                                              have == 1 ? &rec : NULL,
                                               err)) < 0) {
         goto out;
     }
