@@ -21,6 +21,9 @@ case $major.$minor in
 10.0)    [ "$micro" -ge 9 ] && pauses=no rounds=2 ;;
 esac
 [ -n "${pauses:-}" ] || skip "QEMU $major.$minor.$micro: not one this test knows"
+# Under valgrind the tool takes seconds to start a copy, past the part of
+# the log the first pass copies at once: the loss cannot happen there.
+[ "${BC_TEST_CHECKER:-}" = valgrind ] && rounds=2
 small_dir 4200M
 
 if [ "$pauses" = yes ]; then
