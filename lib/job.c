@@ -664,6 +664,7 @@ int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
         return 0;
     if (!(ours = bc_disk_job_id(disk)))
         return bc_set_error_oom(err);
+    bc_vm_resume_left_paused(conn);
     if ((have = record_load(conn, disk, &rec, err)) < 0 ||
         bc_conn_find_job(conn, ours, &job, err) < 0)
         goto out;

@@ -9,8 +9,8 @@
 # start on such QEMUs.  Each copy, finished, must hold an exact prefix of
 # the log with every record acknowledged before the finish; the guest
 # runs again afterwards, with no mark of the pause left.  A run killed
-# while the guest is paused for the start leaves a mark that the next
-# command reads to resume the guest.
+# while the guest is paused for the start leaves a mark: the next copy
+# resumes the guest, and removes what the killed run left.
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
@@ -28,7 +28,7 @@ small_dir 4200M
 
 if [ "$pauses" = yes ]; then
     # Killed the moment the guest is paused for the start: the run leaves
-    # its mark, and the next command on the VM resumes the guest.
+    # its mark.
     "$QEMU_IMG" create -q -f raw "$T/k.raw" 64M
     vm_start k $(drive_args "$T/k.raw" raw drive0)
     qmp k cont >/dev/null
@@ -37,17 +37,19 @@ if [ "$pauses" = yes ]; then
     proxy_wait_for k "cmd stop"
     proxy_stop k
     expect_eq "$(qmp k query-status | jq -r .status)" paused "the guest after the kill"
-    expect_exit 0 bc jobs k
+    # The next copy of the disk resumes the guest first, and says so.
+    expect_exit 0 bc k vda "$T/k-copy2.raw" --synchronous-writes
     expect_grep "resumed the guest" "$T/err"
-    expect_eq "$(qmp k query-status | jq -r .status)" running "the guest after the next command"
+    expect_eq "$(qmp k query-status | jq -r .status)" running "the guest after the next copy"
     qmp k qom-list '{"path": "/objects"}' | jq -e 'any(.[]; .name == "bc-paused")' >/dev/null &&
         fail "the mark of the pause is still there"
-    # The mirror never started: nothing of the run is left, not even the
-    # file it made.
-    expect_eq "$(qmp k query-jobs)" "[]" "jobs after the next command"
-    expect_eq "$(tool_leftovers k)" "" "leftovers after the next command"
+    # The killed run's mirror never started: nothing of it is left, not
+    # even the file it made.
     [ -e "$T/k-copy.raw" ] && fail "the file the killed run made is left"
-    expect_eq "$(disk_file k virtio-disk0)" "$T/k.raw" "vda after the kill"
+    expect_exit 0 bc job k vda --abort
+    expect_eq "$(qmp k query-jobs)" "[]" "jobs after the abort"
+    expect_eq "$(tool_leftovers k)" "" "leftovers after the abort"
+    expect_eq "$(disk_file k virtio-disk0)" "$T/k.raw" "vda after the abort"
     qmp k quit >/dev/null 2>&1
 fi
 
