@@ -16,11 +16,12 @@ need_qemu
 
 read -r major minor micro < <("$QEMU" --version |
     sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\)\.\([0-9]*\).*/\1 \2 \3/p')
+# QEMU before 8.1 can lose these writes; later ones, not (a raw image in a
+# file has no unallocated range for their scan to miss).
 case $major.$minor in
-7.*|8.0) pauses=yes rounds=8 ;;   # the start can lose these writes
-10.0)    [ "$micro" -ge 9 ] && pauses=no rounds=2 ;;
+7.*|8.0) pauses=yes rounds=8 ;;
+*)       pauses=no rounds=2 ;;
 esac
-[ -n "${pauses:-}" ] || skip "QEMU $major.$minor.$micro: not one this test knows"
 # Under valgrind the tool takes seconds to start a copy, past the part of
 # the log the first pass copies at once: the loss cannot happen there.
 [ "${BC_TEST_CHECKER:-}" = valgrind ] && rounds=2
