@@ -58,9 +58,9 @@ void bc_job_cleanup_nodes(bc_conn *conn, const bc_disk *disk);
 /*
  * Settle what an earlier run left on 'disk': a guest it left paused, a
  * copy of the tool's that ended with nobody waiting for it (when
- * 'concluded' is true), and the old chain of a pivot whose job is gone.  Each finding is reported
- * through the connection's warning callback.  A running job is left
- * alone.  Fails only when QEMU cannot be asked.
+ * 'concluded' is true), and the old chain of a pivot whose job is gone.
+ * Each finding is reported through the connection's warning callback.
+ * A running job is left alone.  Fails only when QEMU cannot be asked.
  */
 int bc_job_tidy(bc_conn *conn, const bc_disk *disk, bool concluded,
                 bc_error *err);
