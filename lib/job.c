@@ -1890,7 +1890,6 @@ int bc_block_jobs_settle(bc_conn *conn, bc_error *err)
     if (bc_disks_query(conn, &disks, &ndisks, err) < 0)
         return -1;
     bc_disks_name_targets(conn, disks, ndisks);
-    bc_vm_resume_left_paused(conn);
     for (i = 0; i < ndisks; i++)
         if (!disks[i].empty && bc_job_tidy(conn, &disks[i], true, err) < 0)
             goto out;
