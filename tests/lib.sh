@@ -558,6 +558,74 @@ guest_wait() {
     fail "the guest $name never said '$re'"
 }
 
+# vm_quit NAME: quit the VM and wait until its QEMU is gone: nothing more
+# reaches any of its images.
+vm_quit() {
+    local i
+    qmp "$1" quit >/dev/null 2>&1
+    for i in $(seq 1 100); do kill -0 "$(vm_pid "$1")" 2>/dev/null || return 0; sleep 0.1; done
+    fail "$1 did not quit"
+}
+
+# qemu_version: "MAJOR MINOR MICRO" of the QEMU the tests run.
+qemu_version() {
+    "$QEMU" --version |
+        sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\)\.\([0-9]*\).*/\1 \2 \3/p'
+}
+
+# start_watched NAME COMMAND...: run COMMAND, expecting exit 0, while a
+# second monitor of the VM records QEMU's events in $T/events.
+start_watched() {
+    local vm=$1 evpid; shift
+    python3 -u "$QMPC" "$T/$vm.test.qmp" --events 60 >"$T/events" 2>/dev/null &
+    evpid=$!
+    BG_PIDS+=($evpid)
+    sleep 0.3
+    expect_exit 0 "$@"
+    sleep 0.3
+    kill $evpid
+    wait $evpid 2>/dev/null
+}
+
+# start_events [JOB]: what $T/events saw of the start of copy JOB
+# (bc-drive0): "STOP created RESUME " when the guest was paused across
+# it, "created " when not.
+start_events() {
+    jq -r --arg job "${1:-bc-drive0}" \
+        'select(.event == "STOP" or .event == "RESUME" or
+                (.event == "JOB_STATUS_CHANGE" and .data.status == "created" and
+                 .data.id == $job)) |
+           if .event == "JOB_STATUS_CHANGE" then "created" else .event end' "$T/events" |
+        tr '\n' ' '
+}
+
+# start_pause: how long $T/events saw the guest paused ("the guest paused
+# 12 ms"), or "no pause".
+start_pause() {
+    jq -s -r '[.[] | select(.event == "STOP" or .event == "RESUME") |
+               .timestamp.seconds * 1000 + .timestamp.microseconds / 1000] |
+              if length == 2 then "the guest paused \(.[1] - .[0] | floor) ms"
+              else "no pause" end' "$T/events"
+}
+
+# finish_checked NAME IMAGE: once the copy of the VM's vda (a raw IMAGE)
+# is ready, finish it; IMAGE must then hold an exact prefix of the
+# guest's log, with every record acknowledged before the finish.  What
+# the checker says is in $T/check.
+finish_checked() {
+    local vm=$1 image=$2 acked
+    wait_job_status "$vm" ready
+    acked=$(guest_acked "$vm")
+    expect_exit 0 "$BLOCKCOPY" job "$vm" vda --finish --wait
+    "$TESTS_DIR/guest/writer" check "$image" "$acked" >"$T/check" 2>&1 ||
+        fail "the copy of $vm: $(cat "$T/check")"
+}
+
+# pause_mark NAME: true if the VM holds the mark of a pause of the tool's.
+pause_mark() {
+    qmp "$1" qom-list '{"path": "/objects"}' | jq -e 'any(.[]; .name == "bc-paused")' >/dev/null
+}
+
 # guest_acked NAME: the number of records the writer last said were on
 # its disk.
 guest_acked() {

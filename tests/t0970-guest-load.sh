@@ -58,8 +58,7 @@ expect_eq "$(tool_leftovers g2)" "" "leftovers"
 guest_cmd g2 verify
 line=$(guest_wait g2 '^bcw: verify')
 [[ $line == "bcw: verify ok"* ]] || fail "the source after the finish: $line"
-qmp g2 quit >/dev/null 2>&1
-for i in $(seq 1 100); do kill -0 "$(vm_pid g2)" 2>/dev/null || break; sleep 0.1; done
+vm_quit g2
 "$TESTS_DIR/guest/writer" check "$T/copy2.raw" "$acked" >"$T/check" 2>&1 ||
     { cat "$T/check" >&2; fail "the copy is not an exact prefix of the log"; }
 note "finish: $acked records acknowledged before it, the copy holds $(cut -d' ' -f2 "$T/check")"

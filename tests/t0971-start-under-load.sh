@@ -14,8 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 need_qemu
 
-read -r major minor micro < <("$QEMU" --version |
-    sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\)\.\([0-9]*\).*/\1 \2 \3/p')
+read -r major minor micro < <(qemu_version)
 # QEMU before 8.1 can lose these writes; later ones, not (a raw image in a
 # file has no unallocated range for their scan to miss).
 case $major.$minor in
@@ -42,7 +41,7 @@ if [ "$pauses" = yes ]; then
     expect_exit 0 bc k vda "$T/k-copy2.raw" --synchronous-writes
     expect_grep "resumed the guest" "$T/err"
     expect_eq "$(qmp k query-status | jq -r .status)" running "the guest after the next copy"
-    qmp k qom-list '{"path": "/objects"}' | jq -e 'any(.[]; .name == "bc-paused")' >/dev/null &&
+    pause_mark k &&
         fail "the mark of the pause is still there"
     # The killed run's mirror never started: nothing of it is left, not
     # even the file it made.
@@ -51,7 +50,7 @@ if [ "$pauses" = yes ]; then
     expect_eq "$(qmp k query-jobs)" "[]" "jobs after the abort"
     expect_eq "$(tool_leftovers k)" "" "leftovers after the abort"
     expect_eq "$(disk_file k virtio-disk0)" "$T/k.raw" "vda after the abort"
-    qmp k quit >/dev/null 2>&1
+    vm_quit k
 fi
 
 for r in $(seq 1 "$rounds"); do
@@ -62,38 +61,18 @@ for r in $(seq 1 "$rounds"); do
     guest_cmd g$r "write 0 16"
     guest_wait g$r '^bcw: acked' >/dev/null
     # A second monitor sees whether the guest stopped around the start.
-    python3 -u "$QMPC" "$T/g$r.test.qmp" --events 60 >"$T/events" 2>/dev/null &
-    evpid=$!
-    BG_PIDS+=($evpid)
-    sleep 0.3
-    expect_exit 0 bc g$r vda "$T/small/copy.raw" --reuse-external --synchronous-writes
+    start_watched g$r bc g$r vda "$T/small/copy.raw" --reuse-external --synchronous-writes
     [ "$pauses" = no ] || expect_grep "the guest was paused for .* s while the copy of 'vda' started" "$T/err"
-    sleep 0.3
-    kill $evpid
-    wait $evpid 2>/dev/null
-    wait_job_status g$r ready
-    acked=$(guest_acked g$r)
-    expect_exit 0 "$BLOCKCOPY" job g$r vda --finish --wait
-    "$TESTS_DIR/guest/writer" check "$T/small/copy.raw" "$acked" >"$T/check" 2>&1 ||
-        fail "start $r: $(cat "$T/check")"
-    seen=$(jq -r 'select(.event == "STOP" or .event == "RESUME" or
-                         (.event == "JOB_STATUS_CHANGE" and .data.status == "created" and
-                          .data.id == "bc-drive0")) |
-                  if .event == "JOB_STATUS_CHANGE" then "created" else .event end' "$T/events" |
-           tr '\n' ' ')
+    finish_checked g$r "$T/small/copy.raw"
     if [ "$pauses" = yes ]; then
-        expect_eq "$seen" "STOP created RESUME " "the events of start $r"
+        expect_eq "$(start_events)" "STOP created RESUME " "the events of start $r"
     else
-        expect_eq "$seen" "created " "the events of start $r"
+        expect_eq "$(start_events)" "created " "the events of start $r"
     fi
     expect_eq "$(qmp g$r query-status | jq -r .status)" running "the guest after start $r"
-    qmp g$r qom-list '{"path": "/objects"}' | jq -e 'any(.[]; .name == "bc-paused")' >/dev/null &&
+    pause_mark g$r &&
         fail "the mark of the pause is left after start $r"
-    paused=$(jq -s -r '[.[] | select(.event == "STOP" or .event == "RESUME") |
-                         .timestamp.seconds * 1000 + .timestamp.microseconds / 1000] |
-                       if length == 2 then "the guest paused \(.[1] - .[0] | floor) ms" else "no pause" end' "$T/events")
-    note "start $r: $paused, $(cat "$T/check")"
-    qmp g$r quit >/dev/null 2>&1
-    for i in $(seq 1 100); do kill -0 "$(vm_pid g$r)" 2>/dev/null || break; sleep 0.1; done
+    note "start $r: $(start_pause), $(cat "$T/check")"
+    vm_quit g$r
 done
 exit 0

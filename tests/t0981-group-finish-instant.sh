@@ -34,15 +34,6 @@ wait_ready() {
     fail "the copies of g1 never became ready"
 }
 
-# quit_g1: quit g1 and wait until it is gone: nothing more reaches any
-# image.
-quit_g1() {
-    local i
-    qmp g1 quit >/dev/null 2>&1
-    for i in $(seq 1 100); do kill -0 "$(vm_pid g1)" 2>/dev/null || return 0; sleep 0.1; done
-    fail "g1 did not quit"
-}
-
 "$QEMU_IMG" create -q -f raw "$T/vda.raw" 32M
 "$QEMU_IMG" create -q -f raw "$T/vdb.raw" 32M
 guest_start g1 "$T/vda.raw" raw "$T/vdb.raw"
@@ -78,7 +69,7 @@ guest_cmd g1 verify
 line=$(guest_wait g1 '^bcw: verify')
 [[ $line == "bcw: verify ok"* ]] || fail "the sources after the finish: $line"
 total=${line##*records=}
-quit_g1
+vm_quit g1
 
 "$TESTS_DIR/guest/writer" check-pair "$T/apart-vda.raw" "$T/apart-vdb.raw" >"$T/check" 2>&1 &&
     { cat "$T/check" >&2; fail "the checker took copies finished one after the other for one instant"; }
